@@ -1,0 +1,76 @@
+// What a physical device offers, read once: the facts device choice, pipeline variants and
+// `vkmoe devices` need.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/vk/functions.h"
+
+namespace vkmoe::vk {
+
+struct MemoryHeapInfo {
+  uint64_t size = 0;
+  bool device_local = false;
+};
+
+struct DeviceInfo {
+  uint32_t index = 0;  // position in vkEnumeratePhysicalDevices, as VKMOE_DEVICE uses it
+  VkPhysicalDevice handle = VK_NULL_HANDLE;
+  std::string name;
+  VkPhysicalDeviceType type = VK_PHYSICAL_DEVICE_TYPE_OTHER;
+  std::string driver_name;
+  std::string driver_info;
+  uint32_t api_version = 0;
+  uint32_t vendor_id = 0;
+  uint32_t device_id = 0;
+  uint32_t driver_version = 0;
+  uint8_t pipeline_cache_uuid[VK_UUID_SIZE] = {};
+
+  uint32_t subgroup_size = 0;
+  uint32_t min_subgroup_size = 0;
+  uint32_t max_subgroup_size = 0;
+  bool subgroup_arithmetic = false;
+  uint32_t shared_memory_bytes = 0;
+  uint32_t max_workgroup_invocations = 0;
+  uint32_t max_workgroup_count[3] = {};
+  uint64_t max_storage_buffer_range = 0;
+  uint64_t max_memory_allocation_size = 0;
+  uint64_t min_storage_buffer_offset_alignment = 0;
+  uint32_t max_push_constants_size = 0;
+  uint32_t max_bound_descriptor_sets = 0;
+  uint32_t max_per_stage_storage_buffers = 0;
+
+  bool shader_float16 = false;
+  bool shader_int8 = false;
+  bool storage_buffer_16bit = false;
+  bool storage_buffer_8bit = false;
+  bool integer_dot_product = false;
+  bool cooperative_matrix = false;
+  bool subgroup_size_control = false;
+
+  float timestamp_period_ns = 0.0f;
+  uint32_t compute_queue_family = UINT32_MAX;
+  uint32_t timestamp_valid_bits = 0;
+  std::vector<MemoryHeapInfo> heaps;
+
+  bool has_compute_queue() const { return compute_queue_family != UINT32_MAX; }
+};
+
+// Every device the instance sees, in enumeration order.
+std::vector<DeviceInfo> query_devices(VkInstance instance);
+
+const char* device_type_name(VkPhysicalDeviceType type);
+
+// Lower is preferred: discrete, integrated, virtual, CPU, other.
+int device_type_rank(VkPhysicalDeviceType type);
+
+// The device to use: VKMOE_DEVICE=<index> if set (validated), else the best-ranked device with a
+// compute queue. Throws Error with the list of devices when nothing fits.
+const DeviceInfo& choose_device(const std::vector<DeviceInfo>& devices);
+
+// One line: name, driver, API, subgroup, shared memory, fp16, int8 dot, coopmat, range, heaps.
+std::string banner(const DeviceInfo& device);
+
+}  // namespace vkmoe::vk

@@ -1,0 +1,58 @@
+// The `vkmoe` command line: a table of subcommands, each in its own tools/cmd_*.cpp.
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "tools/command.h"
+
+namespace vkmoe::cli {
+int run_devices(std::span<const std::string> args);
+
+}  // namespace vkmoe::cli
+
+namespace {
+
+using vkmoe::cli::Command;
+
+const Command kCommands[] = {
+    {"devices", "vkmoe devices                      one line per Vulkan device",
+     vkmoe::cli::run_devices},
+};
+
+void print_usage(std::FILE* out) {
+  std::fprintf(out, "usage: vkmoe <command> [options]\n\ncommands:\n");
+  for (const Command& command : kCommands) {
+    std::fprintf(out, "  %.*s\n", static_cast<int>(command.usage.size()), command.usage.data());
+  }
+  std::fprintf(out,
+               "\nenvironment: VKMOE_DEVICE=<index> picks a device, VKMOE_VALIDATION=1 enables the "
+               "Khronos validation layer,\nVKMOE_PROFILE=1 prints a per-kernel table at exit.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_usage(stderr);
+    return 2;
+  }
+  const std::string name = argv[1];
+  if (name == "help" || name == "--help" || name == "-h") {
+    print_usage(stdout);
+    return 0;
+  }
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  for (const Command& command : kCommands) {
+    if (command.name != name) continue;
+    try {
+      return command.run(args);
+    } catch (const std::exception& error) {
+      std::fprintf(stderr, "vkmoe %s: error: %s\n", name.c_str(), error.what());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "vkmoe: unknown command '%s'\n\n", name.c_str());
+  print_usage(stderr);
+  return 2;
+}
