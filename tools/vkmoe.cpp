@@ -8,6 +8,7 @@
 
 namespace vkmoe::cli {
 int run_devices(std::span<const std::string> args);
+int run_bench(std::span<const std::string> args);
 
 }  // namespace vkmoe::cli
 
@@ -18,6 +19,8 @@ using vkmoe::cli::Command;
 const Command kCommands[] = {
     {"devices", "vkmoe devices                      one line per Vulkan device",
      vkmoe::cli::run_devices},
+    {"bench", "vkmoe bench kernels [--json] [--quick] [-r N]   kernel rates vs. measured peak",
+     vkmoe::cli::run_bench},
 };
 
 void print_usage(std::FILE* out) {

@@ -1,0 +1,14 @@
+// `vkmoe bench ...`: benchmarks. `kernels` measures every kernel against the device's peaks.
+#include "engine/vk/error.h"
+#include "tools/command.h"
+
+namespace vkmoe::cli {
+
+int run_bench_kernels(std::span<const std::string> args);
+
+int run_bench(std::span<const std::string> args) {
+  if (!args.empty() && args[0] == "kernels") return run_bench_kernels(args.subspan(1));
+  throw Error("usage: vkmoe bench kernels [--json] [--quick] [-r N] [--filter TEXT]");
+}
+
+}  // namespace vkmoe::cli
