@@ -109,12 +109,12 @@ uint32_t MemoryAllocator::create_block(VkDeviceSize size, uint32_t memory_type, 
         format_size(heap_size) + " in all and vkmoe already holds " +
         format_size(heap_in_use_[heap]) + " of it" + detail);
   };
+  if (heap_in_use_[heap] + size > heap_size) throw out_of_memory("");
   if (info.max_memory_allocation_size && size > info.max_memory_allocation_size) {
     throw OutOfDeviceMemory("'" + std::string(what) + "' needs one allocation of " +
                             format_size(size) + ", more than the device's maxMemoryAllocationSize (" +
                             format_size(info.max_memory_allocation_size) + ")");
   }
-  if (heap_in_use_[heap] + size > heap_size) throw out_of_memory("");
 
   auto block = std::make_unique<Block>();
   block->size = size;

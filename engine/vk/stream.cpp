@@ -24,7 +24,8 @@ VkDeviceSize staging_ring_bytes() {
 
 }  // namespace
 
-Stream::Stream(Context& context) : context_(context), profiling_(context.profiling()) {
+Stream::Stream(Context& context)
+    : context_(context), profiling_(context.profiling()), ring_bytes_(staging_ring_bytes()) {
   VkDevice device = context.device().handle();
   VkCommandPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
   pool_info.flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT;
@@ -105,7 +106,7 @@ void Stream::order_access(const BufferSpan& span, Access access) {
 
 VkDeviceSize Stream::reserve_ring(VkDeviceSize bytes) {
   if (!ring_.valid()) {
-    ring_ = context_.create_buffer(staging_ring_bytes(), "staging ring", MemoryUsage::download);
+    ring_ = context_.create_buffer(ring_bytes_, "staging ring", MemoryUsage::download);
   }
   const VkDeviceSize alignment = context_.allocator().alignment();
   const VkDeviceSize rounded = (bytes + alignment - 1) / alignment * alignment;

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs vkmoe's build and test dependencies from Debian packages, skipping what is there.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ pkg-config
+  libvulkan-dev glslang-tools spirv-tools
+  nlohmann-json3-dev libgtest-dev
+  mesa-vulkan-drivers vulkan-validationlayers
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y --no-install-recommends "${missing[@]}"
+fi
