@@ -1,5 +1,6 @@
 // Elementwise kernels against a plain C++ reference.
 #include <bit>
+#include <cstdlib>
 #include <cmath>
 
 #include "engine/ops/elementwise.h"
@@ -64,6 +65,47 @@ TEST_F(ElementwiseTest, MisalignedOffsets) {
   }
   EXPECT_EQ(std::bit_cast<uint32_t>(got[0]), GuardedBuffer::kSentinel);
   EXPECT_EQ(std::bit_cast<uint32_t>(got[1]), GuardedBuffer::kSentinel);
+}
+
+
+// A tensor larger than maxStorageBufferRange (128 MiB on lavapipe) is processed in chunks.
+TEST_F(ElementwiseTest, TensorLargerThanMaxStorageBufferRange) {
+  const uint64_t count = context().max_binding_range() / 4 + 4099;
+  const auto a = random_floats(count, 5);
+  const auto b = random_floats(count, 6);
+  GuardedBuffer ga(context(), stream(), count, "a");
+  GuardedBuffer gb(context(), stream(), count, "b");
+  GuardedBuffer out(context(), stream(), count, "out");
+  ga.write(stream(), a);
+  gb.write(stream(), b);
+  ops::mul(stream(), ga.span(), gb.span(), out.span(), count);
+  EXPECT_LE(nmse(out.read(stream()), reference(ops::ElementwiseOp::mul, a, b)), 1e-7);
+}
+
+// The same splitting, cheaply, with a binding limit forced down to 4 KiB.
+class ElementwiseSmallRangeTest : public GpuTest {
+ protected:
+  void SetUp() override {
+    setenv("VKMOE_MAX_BINDING_RANGE", "4096", 1);
+    GpuTest::SetUp();
+    unsetenv("VKMOE_MAX_BINDING_RANGE");
+  }
+};
+
+TEST_F(ElementwiseSmallRangeTest, ChunksNeverExceedTheLimit) {
+  ASSERT_EQ(context().max_binding_range(), 4096u);
+  const uint64_t count = 10007;  // ~10 chunks, the last one partial, offsets misaligned
+  const auto a = random_floats(count + 1, 9, -5.0f, 5.0f);
+  const auto b = random_floats(count, 10);
+  GuardedBuffer ga(context(), stream(), count + 1, "a");
+  GuardedBuffer gb(context(), stream(), count, "b");
+  GuardedBuffer out(context(), stream(), count, "out");
+  ga.write(stream(), a);
+  gb.write(stream(), b);
+  ops::swiglu(stream(), ga.span().sub(4, count * 4), gb.span(), out.span(), count);
+  const std::vector<float> shifted(a.begin() + 1, a.end());
+  EXPECT_LE(nmse(out.read(stream()), reference(ops::ElementwiseOp::swiglu, shifted, b)), 1e-7);
+  EXPECT_GE(stream().dispatch_count(), 10u);
 }
 
 }  // namespace
