@@ -38,7 +38,14 @@ bool has_instance_extension(const char* name) {
 
 bool validation_requested_by_environment() {
   const char* value = std::getenv("VKMOE_VALIDATION");
-  return value && std::strcmp(value, "0") != 0 && *value != '\0';
+  if (!value || *value == '\0') {
+#ifdef VKMOE_VALIDATION_DEFAULT
+    return true;  // built with -DVKMOE_VALIDATION=ON
+#else
+    return false;
+#endif
+  }
+  return std::strcmp(value, "0") != 0;
 }
 
 Instance::Instance(InstanceOptions options) {

@@ -46,7 +46,7 @@ class Instance {
   std::vector<std::string> messages_;
 };
 
-// True when the environment asks for validation (VKMOE_VALIDATION=1).
+// VKMOE_VALIDATION=1 turns validation on, =0 off; unset, the build's VKMOE_VALIDATION option decides.
 bool validation_requested_by_environment();
 
 }  // namespace vkmoe::vk

@@ -28,6 +28,12 @@ std::vector<float> reference(ops::ElementwiseOp op, const std::vector<float>& a,
 class ElementwiseTest : public GpuTest,
                         public ::testing::WithParamInterface<std::tuple<ops::ElementwiseOp, uint64_t>> {};
 
+std::string case_name(const ::testing::TestParamInfo<std::tuple<ops::ElementwiseOp, uint64_t>>& test) {
+  const char* const names[] = {"add", "mul", "silu", "swiglu"};
+  return std::string(names[static_cast<int>(std::get<0>(test.param))]) + "_" +
+         std::to_string(std::get<1>(test.param));
+}
+
 TEST_P(ElementwiseTest, MatchesReference) {
   const auto [op, count] = GetParam();
   const auto a = random_floats(count, 1, -6.0f, 6.0f);
@@ -45,7 +51,8 @@ INSTANTIATE_TEST_SUITE_P(
     Shapes, ElementwiseTest,
     ::testing::Combine(::testing::Values(ops::ElementwiseOp::add, ops::ElementwiseOp::mul,
                                          ops::ElementwiseOp::silu, ops::ElementwiseOp::swiglu),
-                       ::testing::Values(1u, 255u, 257u, 100003u)));
+                       ::testing::Values(1u, 255u, 257u, 100003u)),
+    case_name);
 
 // An offset that is not a multiple of minStorageBufferOffsetAlignment (one float in).
 TEST_F(ElementwiseTest, MisalignedOffsets) {

@@ -118,5 +118,27 @@ TEST(StreamProfiling, TimestampsFillTheProfiler) {
   EXPECT_EQ(context.validation_message_count(), 0u);
 }
 
+
+TEST(StreamProfiling, EnvironmentPrintsTheTableWhenTheContextEnds) {
+  setenv("VKMOE_PROFILE", "1", 1);
+  ::testing::internal::CaptureStderr();
+  {
+    vk::ContextOptions options;
+    options.validation = 1;
+    vk::Context context(options);
+    unsetenv("VKMOE_PROFILE");
+    ASSERT_TRUE(context.profiling());
+    vk::Stream stream(context);
+    vk::Buffer a = context.create_buffer(4096, "a");
+    stream.fill(a.span(), 0);
+    ops::add(stream, a.span(), a.span(), a.span(), 1024);
+    stream.finish();
+  }
+  const std::string printed = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(printed.find("vkmoe profile on"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("elementwise_add"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("GFLOP/s"), std::string::npos) << printed;
+}
+
 }  // namespace
 }  // namespace vkmoe::test
