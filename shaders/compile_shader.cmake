@@ -1,6 +1,6 @@
 # Build step for one shader variant, run by `cmake -P`:
 #   GLSL --glslang--> SPIR-V --spirv-val--> (--spirv-opt -O--> --spirv-val-->) C++ array.
-# Inputs: GLSLANG SPIRV_VAL SPIRV_OPT SRC NAME DEFINES(;-list) OPT(ON/OFF) INCLUDE_DIR OUT_DIR
+# Inputs: GLSLANG SPIRV_VAL SPIRV_OPT SRC NAME DEFINES(,-list) OPT(ON/OFF) INCLUDE_DIR OUT_DIR
 set(spv_raw "${OUT_DIR}/${NAME}.raw.spv")
 set(spv_opt "${OUT_DIR}/${NAME}.spv")
 set(out_cpp "${OUT_DIR}/${NAME}.spv.cpp")
@@ -8,6 +8,7 @@ set(dep_raw "${OUT_DIR}/${NAME}.glslang.d")
 set(dep_out "${OUT_DIR}/${NAME}.d")
 
 set(define_args "")
+string(REPLACE "," ";" DEFINES "${DEFINES}")
 foreach(d IN LISTS DEFINES)
   list(APPEND define_args "-D${d}")
 endforeach()

@@ -12,7 +12,7 @@ using CommandFn = int (*)(std::span<const std::string> args);
 
 struct Command {
   std::string_view name;
-  std::string_view usage;    // one line, shown by `vkmoe help`
+  std::string_view usage;  // one line, shown by `vkmoe help`
   CommandFn run;
 };
 

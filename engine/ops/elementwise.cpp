@@ -11,10 +11,14 @@ constexpr uint32_t kGroupSize = 256;
 
 const char* op_name(ElementwiseOp op) {
   switch (op) {
-    case ElementwiseOp::add: return "add";
-    case ElementwiseOp::mul: return "mul";
-    case ElementwiseOp::silu: return "silu";
-    case ElementwiseOp::swiglu: return "swiglu";
+    case ElementwiseOp::add:
+      return "add";
+    case ElementwiseOp::mul:
+      return "mul";
+    case ElementwiseOp::silu:
+      return "silu";
+    case ElementwiseOp::swiglu:
+      return "swiglu";
   }
   return "?";
 }
@@ -40,9 +44,8 @@ void elementwise(vk::Stream& stream, ElementwiseOp op, vk::BufferSpan a, vk::Buf
     struct {
       uint32_t count, a_first, b_first, out_first;
     } push{static_cast<uint32_t>(n), ba.first_element, bb.first_element, bo.first_element};
-    const vk::Binding bindings[] = {{ba.span, vk::Access::read},
-                                    {bb.span, vk::Access::read},
-                                    {bo.span, vk::Access::write}};
+    const vk::Binding bindings[] = {
+        {ba.span, vk::Access::read}, {bb.span, vk::Access::read}, {bo.span, vk::Access::write}};
     const double reads = binary ? 2.0 : 1.0;
     stream.dispatch(pipeline, bindings, push_bytes(push), linear_grid(context, n, kGroupSize),
                     std::string("elementwise_") + op_name(op),

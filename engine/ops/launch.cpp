@@ -8,7 +8,8 @@ namespace vkmoe::ops {
 
 AlignedBinding align_binding(const vk::Context& context, vk::BufferSpan span,
                              uint32_t element_bytes) {
-  const VkDeviceSize alignment = std::max<VkDeviceSize>(1, context.info().min_storage_buffer_offset_alignment);
+  const VkDeviceSize alignment =
+      std::max<VkDeviceSize>(1, context.info().min_storage_buffer_offset_alignment);
   const VkDeviceSize remainder = span.offset % alignment;
   if (remainder % element_bytes) {
     throw Error("a tensor offset of " + std::to_string(span.offset) +
@@ -31,7 +32,8 @@ vk::WorkGroups linear_grid(const vk::Context& context, uint64_t invocations, uin
 
 void for_each_chunk(const vk::Context& context, uint64_t total, uint64_t unit_bytes,
                     const std::function<void(uint64_t first, uint64_t count)>& launch) {
-  const VkDeviceSize alignment = std::max<VkDeviceSize>(1, context.info().min_storage_buffer_offset_alignment);
+  const VkDeviceSize alignment =
+      std::max<VkDeviceSize>(1, context.info().min_storage_buffer_offset_alignment);
   const VkDeviceSize usable = context.max_binding_range() - alignment;
   const uint64_t per_chunk = usable / unit_bytes;
   if (per_chunk == 0) {
@@ -46,18 +48,24 @@ void for_each_chunk(const vk::Context& context, uint64_t total, uint64_t unit_by
 
 uint32_t dtype_bytes(DType type) {
   switch (type) {
-    case DType::f32: return 4;
-    case DType::f16: return 2;
-    case DType::bf16: return 2;
+    case DType::f32:
+      return 4;
+    case DType::f16:
+      return 2;
+    case DType::bf16:
+      return 2;
   }
   return 4;
 }
 
 std::string_view dtype_name(DType type) {
   switch (type) {
-    case DType::f32: return "f32";
-    case DType::f16: return "f16";
-    case DType::bf16: return "bf16";
+    case DType::f32:
+      return "f32";
+    case DType::f16:
+      return "f16";
+    case DType::bf16:
+      return "bf16";
   }
   return "?";
 }

@@ -20,7 +20,9 @@ Buffer::Buffer(MemoryAllocator& allocator, VkDeviceSize size, MemoryUsage usage,
       size_(size),
       name_(std::move(name)) {}
 
-Buffer::~Buffer() { reset(); }
+Buffer::~Buffer() {
+  reset();
+}
 
 Buffer::Buffer(Buffer&& other) noexcept
     : allocator_(other.allocator_),

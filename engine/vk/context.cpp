@@ -24,8 +24,8 @@ Context::Context(ContextOptions options) {
   allocator_ = std::make_unique<MemoryAllocator>(*device_);
   pipelines_ = std::make_unique<PipelineRegistry>(
       *device_, options.cache_dir ? *options.cache_dir : default_cache_dir());
-  profiling_ = options.profiling < 0 ? flag_from_environment("VKMOE_PROFILE") != 0
-                                     : options.profiling != 0;
+  profiling_ =
+      options.profiling < 0 ? flag_from_environment("VKMOE_PROFILE") != 0 : options.profiling != 0;
   print_profile_ = profiling_ && options.profiling < 0;
 
   max_binding_range_ = info().max_storage_buffer_range;

@@ -13,9 +13,11 @@ Device::Device(const DeviceInfo& info) : info_(info) {
   queue_info.queueCount = 1;
   queue_info.pQueuePriorities = &priority;
 
-  VkPhysicalDeviceVulkan11Features features11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
+  VkPhysicalDeviceVulkan11Features features11{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
   features11.storageBuffer16BitAccess = info.storage_buffer_16bit;
-  VkPhysicalDeviceVulkan12Features features12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+  VkPhysicalDeviceVulkan12Features features12{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
   features12.shaderFloat16 = info.shader_float16;
   features12.shaderInt8 = info.shader_int8;
   features12.storageBuffer8BitAccess = info.storage_buffer_8bit;

@@ -45,14 +45,14 @@ void load_library() {
     g_library = library;
     fn.vkGetInstanceProcAddr = get;
   }
-#define VKMOE_LOAD(name) \
-  resolve_required(fn.name, fn.vkGetInstanceProcAddr(nullptr, #name), #name);
+#define VKMOE_LOAD(name) resolve_required(fn.name, fn.vkGetInstanceProcAddr(nullptr, #name), #name);
   VKMOE_GLOBAL_FUNCTIONS(VKMOE_LOAD)
 #undef VKMOE_LOAD
 }
 
 void load_instance_functions(VkInstance instance) {
-#define VKMOE_LOAD(name) resolve_required(fn.name, fn.vkGetInstanceProcAddr(instance, #name), #name);
+#define VKMOE_LOAD(name) \
+  resolve_required(fn.name, fn.vkGetInstanceProcAddr(instance, #name), #name);
   VKMOE_INSTANCE_FUNCTIONS(VKMOE_LOAD)
 #undef VKMOE_LOAD
 #define VKMOE_LOAD_OPTIONAL(name) \

@@ -56,10 +56,9 @@ Instance::Instance(InstanceOptions options) {
   uint32_t loader_version = VK_API_VERSION_1_0;
   fn.vkEnumerateInstanceVersion(&loader_version);
   if (loader_version < VK_API_VERSION_1_2) {
-    throw Error("the Vulkan loader supports API " +
-                std::to_string(VK_API_VERSION_MAJOR(loader_version)) + "." +
-                std::to_string(VK_API_VERSION_MINOR(loader_version)) +
-                ", vkmoe needs 1.2 or newer");
+    throw Error(
+        "the Vulkan loader supports API " + std::to_string(VK_API_VERSION_MAJOR(loader_version)) +
+        "." + std::to_string(VK_API_VERSION_MINOR(loader_version)) + ", vkmoe needs 1.2 or newer");
   }
   api_version_ = loader_version >= VK_API_VERSION_1_3 ? VK_API_VERSION_1_3 : VK_API_VERSION_1_2;
 
@@ -126,7 +125,8 @@ Instance::Instance(InstanceOptions options) {
 }
 
 Instance::~Instance() {
-  if (messenger_ != VK_NULL_HANDLE) fn.vkDestroyDebugUtilsMessengerEXT(instance_, messenger_, nullptr);
+  if (messenger_ != VK_NULL_HANDLE)
+    fn.vkDestroyDebugUtilsMessengerEXT(instance_, messenger_, nullptr);
   if (instance_ != VK_NULL_HANDLE) fn.vkDestroyInstance(instance_, nullptr);
 }
 
@@ -134,8 +134,8 @@ VkBool32 Instance::on_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
                               VkDebugUtilsMessageTypeFlagsEXT,
                               const VkDebugUtilsMessengerCallbackDataEXT* data, void* self) {
   auto* instance = static_cast<Instance*>(self);
-  std::string text = (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT) ? "error: "
-                                                                                 : "warning: ";
+  std::string text =
+      (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT) ? "error: " : "warning: ";
   text += data && data->pMessage ? data->pMessage : "(no message)";
   std::fprintf(stderr, "vkmoe validation %s\n", text.c_str());
   std::lock_guard lock(instance->messages_mutex_);

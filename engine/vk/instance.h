@@ -46,7 +46,8 @@ class Instance {
   std::vector<std::string> messages_;
 };
 
-// VKMOE_VALIDATION=1 turns validation on, =0 off; unset, the build's VKMOE_VALIDATION option decides.
+// VKMOE_VALIDATION=1 turns validation on, =0 off; unset, the build's VKMOE_VALIDATION option
+// decides.
 bool validation_requested_by_environment();
 
 }  // namespace vkmoe::vk

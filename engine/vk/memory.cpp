@@ -32,8 +32,7 @@ std::string format_size(uint64_t bytes) {
   return text;
 }
 
-MemoryAllocator::MemoryAllocator(const Device& device, VkDeviceSize block_size)
-    : device_(device) {
+MemoryAllocator::MemoryAllocator(const Device& device, VkDeviceSize block_size) : device_(device) {
   const DeviceInfo& info = device.info();
   block_size_ = std::min<VkDeviceSize>(block_size, 1ull << 30);
   if (info.max_memory_allocation_size) {
@@ -103,16 +102,17 @@ uint32_t MemoryAllocator::create_block(VkDeviceSize size, uint32_t memory_type, 
   const uint32_t heap = memory_properties_.memoryTypes[memory_type].heapIndex;
   const VkDeviceSize heap_size = memory_properties_.memoryHeaps[heap].size;
   auto out_of_memory = [&](const char* detail) {
-    return OutOfDeviceMemory(
-        "device out of memory: asked for " + format_size(size) + " for '" + std::string(what) +
-        "' on " + info.name + ", but memory heap " + std::to_string(heap) + " has " +
-        format_size(heap_size) + " in all and vkmoe already holds " +
-        format_size(heap_in_use_[heap]) + " of it" + detail);
+    return OutOfDeviceMemory("device out of memory: asked for " + format_size(size) + " for '" +
+                             std::string(what) + "' on " + info.name + ", but memory heap " +
+                             std::to_string(heap) + " has " + format_size(heap_size) +
+                             " in all and vkmoe already holds " + format_size(heap_in_use_[heap]) +
+                             " of it" + detail);
   };
   if (heap_in_use_[heap] + size > heap_size) throw out_of_memory("");
   if (info.max_memory_allocation_size && size > info.max_memory_allocation_size) {
     throw OutOfDeviceMemory("'" + std::string(what) + "' needs one allocation of " +
-                            format_size(size) + ", more than the device's maxMemoryAllocationSize (" +
+                            format_size(size) +
+                            ", more than the device's maxMemoryAllocationSize (" +
                             format_size(info.max_memory_allocation_size) + ")");
   }
 
@@ -136,7 +136,8 @@ uint32_t MemoryAllocator::create_block(VkDeviceSize size, uint32_t memory_type, 
   buffer_info.size = size;
   buffer_info.usage = kBufferUsage;
   result = fn.vkCreateBuffer(device_.handle(), &buffer_info, nullptr, &block->buffer);
-  if (result == VK_SUCCESS) result = fn.vkBindBufferMemory(device_.handle(), block->buffer, block->memory, 0);
+  if (result == VK_SUCCESS)
+    result = fn.vkBindBufferMemory(device_.handle(), block->buffer, block->memory, 0);
   if (result == VK_SUCCESS && (flags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)) {
     void* mapped = nullptr;
     result = fn.vkMapMemory(device_.handle(), block->memory, 0, VK_WHOLE_SIZE, 0, &mapped);
@@ -206,7 +207,8 @@ void MemoryAllocator::release(const Allocation& allocation) {
   if (!inserted) throw Error("internal: memory range released twice");
   block.used -= allocation.size;
   // Coalesce with the following and the preceding free range.
-  if (auto next = std::next(it); next != block.free_ranges.end() && it->first + it->second == next->first) {
+  if (auto next = std::next(it);
+      next != block.free_ranges.end() && it->first + it->second == next->first) {
     it->second += next->second;
     block.free_ranges.erase(next);
   }
@@ -251,8 +253,8 @@ void MemoryAllocator::invalidate(const Allocation& allocation, VkDeviceSize offs
   range.memory = block.memory;
   const VkDeviceSize start = (allocation.offset + offset) / alignment_ * alignment_;
   range.offset = start;
-  range.size = std::min(align_up(allocation.offset + offset + size - start, alignment_),
-                        block.size - start);
+  range.size =
+      std::min(align_up(allocation.offset + offset + size - start, alignment_), block.size - start);
   check(fn.vkInvalidateMappedMemoryRanges(device_.handle(), 1, &range),
         "vkInvalidateMappedMemoryRanges");
 }

@@ -81,7 +81,8 @@ PipelineRegistry::~PipelineRegistry() {
     fn.vkDestroyPipeline(device, pipeline->pipeline, nullptr);
     fn.vkDestroyPipelineLayout(device, pipeline->layout, nullptr);
   }
-  for (auto& [count, layout] : set_layouts_) fn.vkDestroyDescriptorSetLayout(device, layout, nullptr);
+  for (auto& [count, layout] : set_layouts_)
+    fn.vkDestroyDescriptorSetLayout(device, layout, nullptr);
   if (cache_ != VK_NULL_HANDLE) fn.vkDestroyPipelineCache(device, cache_, nullptr);
 }
 
@@ -115,9 +116,9 @@ const Pipeline& PipelineRegistry::get(std::string_view shader,
   if (!binary) throw Error("no shader variant named '" + std::string(shader) + "' was built");
   const DeviceInfo& info = device_.info();
   if (layout.push_constant_bytes > info.max_push_constants_size) {
-    throw Error("shader " + std::string(shader) + " needs " +
-                std::to_string(layout.push_constant_bytes) + " bytes of push constants, device has " +
-                std::to_string(info.max_push_constants_size));
+    throw Error(
+        "shader " + std::string(shader) + " needs " + std::to_string(layout.push_constant_bytes) +
+        " bytes of push constants, device has " + std::to_string(info.max_push_constants_size));
   }
 
   auto pipeline = std::make_unique<Pipeline>();
@@ -158,8 +159,8 @@ const Pipeline& PipelineRegistry::get(std::string_view shader,
   create.stage.pName = "main";
   create.stage.pSpecializationInfo = specialization.empty() ? nullptr : &spec;
   create.layout = pipeline->layout;
-  const VkResult result =
-      fn.vkCreateComputePipelines(device_.handle(), cache_, 1, &create, nullptr, &pipeline->pipeline);
+  const VkResult result = fn.vkCreateComputePipelines(device_.handle(), cache_, 1, &create, nullptr,
+                                                      &pipeline->pipeline);
   fn.vkDestroyShaderModule(device_.handle(), module, nullptr);
   if (result != VK_SUCCESS) {
     fn.vkDestroyPipelineLayout(device_.handle(), pipeline->layout, nullptr);
@@ -173,14 +174,16 @@ const Pipeline& PipelineRegistry::get(std::string_view shader,
 void PipelineRegistry::save() const {
   if (cache_file_.empty() || cache_ == VK_NULL_HANDLE) return;
   size_t size = 0;
-  check(fn.vkGetPipelineCacheData(device_.handle(), cache_, &size, nullptr), "vkGetPipelineCacheData");
+  check(fn.vkGetPipelineCacheData(device_.handle(), cache_, &size, nullptr),
+        "vkGetPipelineCacheData");
   std::vector<char> data(size);
   check(fn.vkGetPipelineCacheData(device_.handle(), cache_, &size, data.data()),
         "vkGetPipelineCacheData");
   std::error_code error;
   std::filesystem::create_directories(cache_file_.parent_path(), error);
   if (error) return;  // an unwritable cache directory only costs compile time
-  const std::filesystem::path temporary = cache_file_.string() + ".tmp" + std::to_string(::getpid());
+  const std::filesystem::path temporary =
+      cache_file_.string() + ".tmp" + std::to_string(::getpid());
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
     if (!out) return;

@@ -8,7 +8,8 @@ namespace vkmoe::vk {
 void Profiler::record(std::string_view label, double nanoseconds, KernelCost cost) {
   std::lock_guard lock(mutex_);
   auto it = stats_.find(label);
-  if (it == stats_.end()) it = stats_.emplace(std::string(label), KernelStats{std::string(label)}).first;
+  if (it == stats_.end())
+    it = stats_.emplace(std::string(label), KernelStats{std::string(label)}).first;
   KernelStats& stats = it->second;
   stats.calls += 1;
   stats.total_ns += nanoseconds;

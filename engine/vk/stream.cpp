@@ -272,7 +272,8 @@ void Stream::dispatch(const Pipeline& pipeline, std::span<const Binding> binding
                           static_cast<uint32_t>(push_constants.size()), push_constants.data());
   }
   if (profiling_) {
-    fn.vkCmdWriteTimestamp(commands_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, queries_used_);
+    fn.vkCmdWriteTimestamp(commands_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_,
+                           queries_used_);
   }
   fn.vkCmdDispatch(commands_, groups.x, groups.y, groups.z);
   if (profiling_) {
@@ -290,8 +291,8 @@ void Stream::finish() {
     VkMemoryBarrier to_host{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
     to_host.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
     to_host.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
-    fn.vkCmdPipelineBarrier(commands_, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0,
-                            1, &to_host, 0, nullptr, 0, nullptr);
+    fn.vkCmdPipelineBarrier(commands_, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT,
+                            0, 1, &to_host, 0, nullptr, 0, nullptr);
   }
   check(fn.vkEndCommandBuffer(commands_), "vkEndCommandBuffer");
   recording_ = false;
@@ -304,8 +305,9 @@ void Stream::finish() {
   ++submits_;
   const VkResult waited = fn.vkWaitForFences(device, 1, &fence_, VK_TRUE, UINT64_MAX);
   if (waited == VK_ERROR_DEVICE_LOST) {
-    throw Error("the Vulkan device was lost while running a command stream (a kernel faulted "
-                "or ran past the driver's time limit)");
+    throw Error(
+        "the Vulkan device was lost while running a command stream (a kernel faulted "
+        "or ran past the driver's time limit)");
   }
   check(waited, "vkWaitForFences");
   check(fn.vkResetFences(device, 1, &fence_), "vkResetFences");

@@ -1,7 +1,7 @@
 // Elementwise kernels against a plain C++ reference.
 #include <bit>
-#include <cstdlib>
 #include <cmath>
+#include <cstdlib>
 
 #include "engine/ops/elementwise.h"
 #include "tests/support/gpu_test.h"
@@ -9,26 +9,38 @@
 namespace vkmoe::test {
 namespace {
 
-float reference_silu(float x) { return x / (1.0f + std::exp(-x)); }
+float reference_silu(float x) {
+  return x / (1.0f + std::exp(-x));
+}
 
 std::vector<float> reference(ops::ElementwiseOp op, const std::vector<float>& a,
                              const std::vector<float>& b) {
   std::vector<float> out(a.size());
   for (size_t i = 0; i < a.size(); ++i) {
     switch (op) {
-      case ops::ElementwiseOp::add: out[i] = a[i] + b[i]; break;
-      case ops::ElementwiseOp::mul: out[i] = a[i] * b[i]; break;
-      case ops::ElementwiseOp::silu: out[i] = reference_silu(a[i]); break;
-      case ops::ElementwiseOp::swiglu: out[i] = reference_silu(a[i]) * b[i]; break;
+      case ops::ElementwiseOp::add:
+        out[i] = a[i] + b[i];
+        break;
+      case ops::ElementwiseOp::mul:
+        out[i] = a[i] * b[i];
+        break;
+      case ops::ElementwiseOp::silu:
+        out[i] = reference_silu(a[i]);
+        break;
+      case ops::ElementwiseOp::swiglu:
+        out[i] = reference_silu(a[i]) * b[i];
+        break;
     }
   }
   return out;
 }
 
-class ElementwiseTest : public GpuTest,
-                        public ::testing::WithParamInterface<std::tuple<ops::ElementwiseOp, uint64_t>> {};
+class ElementwiseTest
+    : public GpuTest,
+      public ::testing::WithParamInterface<std::tuple<ops::ElementwiseOp, uint64_t>> {};
 
-std::string case_name(const ::testing::TestParamInfo<std::tuple<ops::ElementwiseOp, uint64_t>>& test) {
+std::string case_name(
+    const ::testing::TestParamInfo<std::tuple<ops::ElementwiseOp, uint64_t>>& test) {
   const char* const names[] = {"add", "mul", "silu", "swiglu"};
   return std::string(names[static_cast<int>(std::get<0>(test.param))]) + "_" +
          std::to_string(std::get<1>(test.param));
@@ -73,7 +85,6 @@ TEST_F(ElementwiseTest, MisalignedOffsets) {
   EXPECT_EQ(std::bit_cast<uint32_t>(got[0]), GuardedBuffer::kSentinel);
   EXPECT_EQ(std::bit_cast<uint32_t>(got[1]), GuardedBuffer::kSentinel);
 }
-
 
 // A tensor larger than maxStorageBufferRange (128 MiB on lavapipe) is processed in chunks.
 TEST_F(ElementwiseTest, TensorLargerThanMaxStorageBufferRange) {

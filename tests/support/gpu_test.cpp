@@ -30,7 +30,9 @@ GuardedBuffer::GuardedBuffer(vk::Context& context, vk::Stream& stream, uint64_t 
   stream.upload(buffer_.span(), init.data(), init.size() * 4);
 }
 
-vk::BufferSpan GuardedBuffer::span() const { return buffer_.span(kGuardWords * 4, count_ * 4); }
+vk::BufferSpan GuardedBuffer::span() const {
+  return buffer_.span(kGuardWords * 4, count_ * 4);
+}
 
 std::vector<float> GuardedBuffer::read(vk::Stream& stream) const {
   std::vector<uint32_t> all(count_ + 2 * kGuardWords);

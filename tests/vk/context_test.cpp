@@ -58,7 +58,8 @@ TEST_F(ContextTest, ValidationMessagesAreCaught) {
   info.usage = 0;
   VkBuffer buffer = VK_NULL_HANDLE;
   vk::fn.vkCreateBuffer(context().device().handle(), &info, nullptr, &buffer);
-  if (buffer != VK_NULL_HANDLE) vk::fn.vkDestroyBuffer(context().device().handle(), buffer, nullptr);
+  if (buffer != VK_NULL_HANDLE)
+    vk::fn.vkDestroyBuffer(context().device().handle(), buffer, nullptr);
   EXPECT_GT(context().validation_message_count(), before);
   // The fixture would fail the test on these expected messages; start it over clean.
   stream_.reset();
@@ -86,7 +87,8 @@ TEST_F(ContextTest, SubAllocationsShareBlocksAndReuseFreedRanges) {
 
 TEST_F(ContextTest, TensorsLargerThanABlockGetTheirOwn) {
   vk::Buffer small = context().create_buffer(1024, "small");
-  vk::Buffer large = context().create_buffer(vk::MemoryAllocator::kDefaultBlockSize + 4096, "large");
+  vk::Buffer large =
+      context().create_buffer(vk::MemoryAllocator::kDefaultBlockSize + 4096, "large");
   EXPECT_NE(small.span().buffer, large.span().buffer);
   EXPECT_EQ(large.span().offset, 0u);
 }

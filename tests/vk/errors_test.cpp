@@ -113,7 +113,8 @@ TEST(VulkanErrors, OutOfMemoryCountsWhatIsAlreadyHeld) {
   const uint64_t part = std::min<uint64_t>(heap / 3 * 2, context.info().max_memory_allocation_size);
   if (part * 2 <= heap) GTEST_SKIP() << "maxMemoryAllocationSize is too small for this check";
   vk::Buffer first = context.create_buffer(part, "first");
-  const std::string message = error_of([&] { vk::Buffer second = context.create_buffer(part, "second"); });
+  const std::string message =
+      error_of([&] { vk::Buffer second = context.create_buffer(part, "second"); });
   EXPECT_NE(message.find("for 'second'"), std::string::npos) << message;
   EXPECT_NE(message.find("vkmoe already holds " + vk::format_size(part)), std::string::npos)
       << message;

@@ -118,7 +118,6 @@ TEST(StreamProfiling, TimestampsFillTheProfiler) {
   EXPECT_EQ(context.validation_message_count(), 0u);
 }
 
-
 TEST(StreamProfiling, EnvironmentPrintsTheTableWhenTheContextEnds) {
   setenv("VKMOE_PROFILE", "1", 1);
   ::testing::internal::CaptureStderr();

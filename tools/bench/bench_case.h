@@ -38,6 +38,6 @@ std::vector<BenchCase> all_cases(bool quick);
 #define VKMOE_BENCH_CONCAT_INNER(a, b) a##b
 #define VKMOE_BENCH_CONCAT(a, b) VKMOE_BENCH_CONCAT_INNER(a, b)
 // VKMOE_BENCH_CASES(factory): `factory` is a function `std::vector<BenchCase>(bool quick)`.
-#define VKMOE_BENCH_CASES(factory)                                        \
+#define VKMOE_BENCH_CASES(factory)                                                    \
   [[maybe_unused]] static const int VKMOE_BENCH_CONCAT(bench_registered_, __LINE__) = \
       ::vkmoe::bench::register_cases(factory)

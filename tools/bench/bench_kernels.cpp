@@ -47,7 +47,7 @@ CaseResult run_case(vk::Context& context, const bench::BenchCase& c, int repetit
   result.gflops = mean > 0 ? c.flops / mean : 0;
   result.gbps = mean > 0 ? c.bytes / mean : 0;
   result.fraction = c.bound == bench::Bound::compute ? result.gflops / peaks.fma_gflops
-                                                      : result.gbps / peaks.copy_gbps;
+                                                     : result.gbps / peaks.copy_gbps;
   return result;
 }
 
@@ -92,14 +92,15 @@ int run_bench_kernels(std::span<const std::string> args) {
     out["peaks"] = {{"fma_gflops", peaks.fma_gflops}, {"copy_gbps", peaks.copy_gbps}};
     out["kernels"] = nlohmann::json::array();
     for (const CaseResult& r : results) {
-      out["kernels"].push_back({{"kernel", r.bench_case->kernel},
-                                {"shape", r.bench_case->shape},
-                                {"bound", r.bench_case->bound == bench::Bound::compute ? "compute" : "memory"},
-                                {"us_mean", r.mean_us},
-                                {"us_sd", r.sd_us},
-                                {"gflops", r.gflops},
-                                {"gbps", r.gbps},
-                                {"fraction_of_peak", r.fraction}});
+      out["kernels"].push_back(
+          {{"kernel", r.bench_case->kernel},
+           {"shape", r.bench_case->shape},
+           {"bound", r.bench_case->bound == bench::Bound::compute ? "compute" : "memory"},
+           {"us_mean", r.mean_us},
+           {"us_sd", r.sd_us},
+           {"gflops", r.gflops},
+           {"gbps", r.gbps},
+           {"fraction_of_peak", r.fraction}});
     }
     std::printf("%s\n", out.dump(2).c_str());
   } else {
@@ -108,10 +109,9 @@ int run_bench_kernels(std::span<const std::string> args) {
                 peaks.fma_gflops, peaks.copy_gbps, repetitions);
     std::printf("| %-14s | %-18s | %21s | %9s | %8s | %-14s |\n", "kernel", "shape",
                 "time us (mean ± sd)", "GFLOP/s", "GB/s", "% of peak");
-    std::printf("|%s|%s|%s|%s|%s|%s|\n", std::string(16, '-').c_str(),
-                std::string(20, '-').c_str(), std::string(23, '-').c_str(),
-                std::string(11, '-').c_str(), std::string(10, '-').c_str(),
-                std::string(16, '-').c_str());
+    std::printf("|%s|%s|%s|%s|%s|%s|\n", std::string(16, '-').c_str(), std::string(20, '-').c_str(),
+                std::string(23, '-').c_str(), std::string(11, '-').c_str(),
+                std::string(10, '-').c_str(), std::string(16, '-').c_str());
     for (const CaseResult& r : results) {
       char time[64];
       std::snprintf(time, sizeof time, "%.1f ± %.1f", r.mean_us, r.sd_us);
@@ -119,8 +119,8 @@ int run_bench_kernels(std::span<const std::string> args) {
       std::snprintf(fraction, sizeof fraction, "%5.1f%% %s", 100.0 * r.fraction,
                     r.bench_case->bound == bench::Bound::compute ? "(fma)" : "(copy)");
       std::printf("| %-14s | %-18s | %21s | %9.2f | %8.2f | %-14s |\n",
-                  r.bench_case->kernel.c_str(), r.bench_case->shape.c_str(), time, r.gflops,
-                  r.gbps, fraction);
+                  r.bench_case->kernel.c_str(), r.bench_case->shape.c_str(), time, r.gflops, r.gbps,
+                  fraction);
     }
   }
   return context.validation_message_count() == 0 ? 0 : 1;
