@@ -3,3 +3,6 @@
 vkmoe_shader(elementwise elementwise.comp)
 vkmoe_shader(peak_fma peak_fma.comp)
 vkmoe_shader(peak_copy peak_copy.comp)
+vkmoe_shader(attention_prefill attention_prefill.comp)
+vkmoe_shader(attention_decode attention_decode.comp)
+vkmoe_shader(attention_combine attention_combine.comp)

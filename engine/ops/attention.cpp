@@ -1,0 +1,154 @@
+#include "engine/ops/attention.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/ops/launch.h"
+#include "engine/vk/error.h"
+
+namespace vkmoe::ops {
+
+namespace {
+
+constexpr uint32_t kPrefillRows = 16;
+constexpr uint32_t kDecodeGroup = 64;
+constexpr uint32_t kSplitKeys = 256;
+
+// Shared arrays are sized for the next of 64, 128, 256: three pipeline variants at most.
+uint32_t max_head_dim(uint32_t head_dim) { return head_dim <= 64 ? 64 : head_dim <= 128 ? 128 : 256; }
+
+uint32_t splits_for(const AttentionShape& shape) {
+  const uint32_t keys = shape.first_position + 1;
+  return (keys + kSplitKeys - 1) / kSplitKeys;
+}
+
+// Bytes from the start of a strided [tokens, heads, dim] view to one past its last float.
+uint64_t view_bytes(uint32_t tokens, uint32_t token_stride, uint32_t heads, uint32_t head_stride,
+                    uint32_t dim) {
+  return (uint64_t{tokens - 1} * token_stride + uint64_t{heads - 1} * head_stride + dim) * 4;
+}
+
+void validate(const AttentionShape& s, vk::BufferSpan q, vk::BufferSpan k, vk::BufferSpan v,
+              vk::BufferSpan out) {
+  auto fail = [&](const std::string& why) {
+    throw Error("attention (queries " + std::to_string(s.queries) + ", heads " +
+                std::to_string(s.q_heads) + "/" + std::to_string(s.kv_heads) + ", head_dim " +
+                std::to_string(s.head_dim) + "): " + why);
+  };
+  if (s.queries == 0 || s.q_heads == 0 || s.kv_heads == 0 || s.head_dim == 0) fail("empty shape");
+  if (s.q_heads % s.kv_heads) fail("query heads must be a multiple of key/value heads");
+  if (s.head_dim > 256) fail("head_dim above 256 is not supported");
+  const uint32_t keys = s.first_position + s.queries;
+  if (q.size < view_bytes(s.queries, s.q_token_stride, s.q_heads, s.q_head_stride, s.head_dim)) {
+    fail("q is smaller than its shape");
+  }
+  const uint64_t cache = view_bytes(keys, s.kv_token_stride, s.kv_heads, s.kv_head_stride, s.head_dim);
+  if (k.size < cache || v.size < cache) fail("the KV cache does not hold " + std::to_string(keys) + " positions");
+  if (out.size < view_bytes(s.queries, s.out_token_stride, s.q_heads, s.out_head_stride, s.head_dim)) {
+    fail("out is smaller than its shape");
+  }
+}
+
+}  // namespace
+
+AttentionShape AttentionShape::packed(uint32_t queries, uint32_t first_position, uint32_t q_heads,
+                                      uint32_t kv_heads, uint32_t head_dim) {
+  AttentionShape s;
+  s.queries = queries;
+  s.first_position = first_position;
+  s.q_heads = q_heads;
+  s.kv_heads = kv_heads;
+  s.head_dim = head_dim;
+  s.q_token_stride = s.out_token_stride = q_heads * head_dim;
+  s.q_head_stride = s.out_head_stride = head_dim;
+  s.kv_token_stride = kv_heads * head_dim;
+  s.kv_head_stride = head_dim;
+  return s;
+}
+
+uint64_t attention_scratch_bytes(const AttentionShape& shape) {
+  if (shape.queries != 1) return 0;
+  return uint64_t{shape.q_heads} * splits_for(shape) * (shape.head_dim + 2) * 4;
+}
+
+void attention(vk::Stream& stream, vk::BufferSpan q, vk::BufferSpan k_cache,
+               vk::BufferSpan v_cache, vk::BufferSpan out, vk::BufferSpan scratch,
+               const AttentionShape& shape) {
+  validate(shape, q, k_cache, v_cache, out);
+  vk::Context& context = stream.context();
+  const float scale = shape.scale != 0 ? shape.scale : 1.0f / std::sqrt(float(shape.head_dim));
+  const AlignedBinding bq = align_binding(context, q, 4);
+  const AlignedBinding bk = align_binding(context, k_cache, 4);
+  const AlignedBinding bv = align_binding(context, v_cache, 4);
+  const AlignedBinding bo = align_binding(context, out, 4);
+  const uint32_t group = shape.q_heads / shape.kv_heads;
+  const double keys = double(shape.first_position) + 0.5 * (shape.queries + 1);  // mean visible
+  const double flops = 4.0 * shape.queries * shape.q_heads * keys * shape.head_dim;
+  const double bytes = 4.0 * shape.head_dim *
+                       (2.0 * shape.queries * shape.q_heads +
+                        2.0 * (shape.first_position + shape.queries) * shape.kv_heads);
+
+  if (shape.queries > 1) {
+    // Two tiles of keys and values plus each row's accumulator must fit in shared memory.
+    const uint32_t max_dim = max_head_dim(shape.head_dim);
+    const uint32_t free_bytes = context.info().shared_memory_bytes - kPrefillRows * max_dim * 4;
+    const uint32_t block_keys = std::clamp<uint32_t>(free_bytes / (2 * max_dim * 4), 1, 16);
+    const uint32_t spec[] = {kPrefillRows, block_keys, max_dim};
+    const vk::Pipeline& pipeline = context.pipelines().get("attention_prefill", spec, {4, 15 * 4});
+    struct {
+      uint32_t queries, first_position, group_size;
+      float scale;
+      uint32_t head_dim;
+      uint32_t q_token_stride, q_head_stride, kv_token_stride, kv_head_stride;
+      uint32_t out_token_stride, out_head_stride;
+      uint32_t q_first, k_first, v_first, out_first;
+    } push{shape.queries,          shape.first_position, group,
+           scale,                  shape.head_dim,       shape.q_token_stride, shape.q_head_stride,
+           shape.kv_token_stride,  shape.kv_head_stride, shape.out_token_stride,
+           shape.out_head_stride,  bq.first_element,     bk.first_element,
+           bv.first_element,       bo.first_element};
+    const vk::Binding bindings[] = {{bq.span, vk::Access::read},
+                                    {bk.span, vk::Access::read},
+                                    {bv.span, vk::Access::read},
+                                    {bo.span, vk::Access::write}};
+    stream.dispatch(pipeline, bindings, push_bytes(push),
+                    {(shape.queries + kPrefillRows - 1) / kPrefillRows, shape.q_heads, 1},
+                    "attention_prefill", {flops, bytes});
+    return;
+  }
+
+  const uint32_t splits = splits_for(shape);
+  if (scratch.size < attention_scratch_bytes(shape)) {
+    throw Error("attention decode needs " + std::to_string(attention_scratch_bytes(shape)) +
+                " bytes of scratch, got " + std::to_string(scratch.size));
+  }
+  const AlignedBinding bs = align_binding(context, scratch, 4);
+  if (bs.first_element != 0) throw Error("attention scratch must be aligned to the binding alignment");
+  const uint32_t decode_spec[] = {kDecodeGroup, kSplitKeys, max_head_dim(shape.head_dim)};
+  const vk::Pipeline& decode =
+      context.pipelines().get("attention_decode", decode_spec, {4, 11 * 4});
+  struct {
+    uint32_t keys, splits, group_size;
+    float scale;
+    uint32_t head_dim, q_head_stride, kv_token_stride, kv_head_stride;
+    uint32_t q_first, k_first, v_first;
+  } decode_push{shape.first_position + 1, splits,          group,           scale,
+                shape.head_dim,           shape.q_head_stride,      shape.kv_token_stride, shape.kv_head_stride,
+                bq.first_element,         bk.first_element, bv.first_element};
+  const vk::Binding decode_bindings[] = {{bq.span, vk::Access::read},
+                                         {bk.span, vk::Access::read},
+                                         {bv.span, vk::Access::read},
+                                         {bs.span, vk::Access::write}};
+  stream.dispatch(decode, decode_bindings, push_bytes(decode_push), {splits, shape.q_heads, 1},
+                  "attention_decode", {flops, bytes});
+
+  const uint32_t combine_spec[] = {kDecodeGroup};
+  const vk::Pipeline& combine = context.pipelines().get("attention_combine", combine_spec, {2, 16});
+  const uint32_t combine_push[] = {splits, shape.head_dim, shape.out_head_stride, bo.first_element};
+  const vk::Binding combine_bindings[] = {{bs.span, vk::Access::read}, {bo.span, vk::Access::write}};
+  stream.dispatch(combine, combine_bindings, std::as_bytes(std::span(combine_push)),
+                  {shape.q_heads, 1, 1}, "attention_combine",
+                  {0, 4.0 * shape.q_heads * (splits * (shape.head_dim + 2.0) + shape.head_dim)});
+}
+
+}  // namespace vkmoe::ops
