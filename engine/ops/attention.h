@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "engine/vk/device_info.h"
 #include "engine/vk/stream.h"
 
 namespace vkmoe::ops {
@@ -31,12 +32,12 @@ struct AttentionShape {
                                uint32_t kv_heads, uint32_t head_dim);
 };
 
-// Bytes of scratch the decode path needs for a shape (0 for prefill shapes).
-uint64_t attention_scratch_bytes(const AttentionShape& shape);
+// Bytes of scratch a shape needs on a device: the decode path's split partials, or the running
+// state of a prefill covered in several dispatches (devices that bound loop iterations).
+uint64_t attention_scratch_bytes(const vk::DeviceInfo& device, const AttentionShape& shape);
 
-// `scratch` must hold attention_scratch_bytes(shape) and stay alive until the stream finishes.
-void attention(vk::Stream& stream, vk::BufferSpan q, vk::BufferSpan k_cache,
-               vk::BufferSpan v_cache, vk::BufferSpan out, vk::BufferSpan scratch,
-               const AttentionShape& shape);
+// `scratch` must hold attention_scratch_bytes(...) and stay alive until the stream finishes.
+void attention(vk::Stream& stream, vk::BufferSpan q, vk::BufferSpan k_cache, vk::BufferSpan v_cache,
+               vk::BufferSpan out, vk::BufferSpan scratch, const AttentionShape& shape);
 
 }  // namespace vkmoe::ops

@@ -63,10 +63,14 @@ DeviceInfo query_one(VkPhysicalDevice handle, uint32_t index) {
   info.driver_version = properties.properties.driverVersion;
   std::memcpy(info.pipeline_cache_uuid, properties.properties.pipelineCacheUUID, VK_UUID_SIZE);
   info.driver_name = driver.driverName;
+  info.driver_id = driver.driverID;
+  if (driver.driverID == VK_DRIVER_ID_MESA_LLVMPIPE) info.max_loop_iterations = 65535;
   info.driver_info = driver.driverInfo;
   info.subgroup_size = subgroup.subgroupSize;
   info.subgroup_arithmetic = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
                              (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
+  info.subgroup_shuffle = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+                          (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
   info.min_subgroup_size = has_size_control ? size_control.minSubgroupSize : subgroup.subgroupSize;
   info.max_subgroup_size = has_size_control ? size_control.maxSubgroupSize : subgroup.subgroupSize;
   info.shared_memory_bytes = limits.maxComputeSharedMemorySize;

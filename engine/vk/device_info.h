@@ -22,6 +22,10 @@ struct DeviceInfo {
   VkPhysicalDeviceType type = VK_PHYSICAL_DEVICE_TYPE_OTHER;
   std::string driver_name;
   std::string driver_info;
+  VkDriverId driver_id = VkDriverId(0);
+  // Lavapipe ends every shader loop after 65,535 back-edges per invocation in total (a guard
+  // against endless loops), silently. Kernels whose loops could pass it split their work. 0: none.
+  uint32_t max_loop_iterations = 0;
   uint32_t api_version = 0;
   uint32_t vendor_id = 0;
   uint32_t device_id = 0;
@@ -32,6 +36,7 @@ struct DeviceInfo {
   uint32_t min_subgroup_size = 0;
   uint32_t max_subgroup_size = 0;
   bool subgroup_arithmetic = false;
+  bool subgroup_shuffle = false;  // subgroupShuffle in compute shaders
   uint32_t shared_memory_bytes = 0;
   uint32_t max_workgroup_invocations = 0;
   uint32_t max_workgroup_count[3] = {};

@@ -26,7 +26,8 @@ std::vector<float> reference_attention(const Case& c, const std::vector<float>& 
       for (uint32_t s = 0; s < visible; ++s) {
         double dot = 0;
         for (uint32_t d = 0; d < D; ++d) {
-          dot += double(q[(size_t{t} * c.q_heads + h) * D + d]) * k[(size_t{s} * c.kv_heads + g) * D + d];
+          dot += double(q[(size_t{t} * c.q_heads + h) * D + d]) *
+                 k[(size_t{s} * c.kv_heads + g) * D + d];
         }
         score[s] = dot / std::sqrt(double(D));
         top = std::max(top, score[s]);
@@ -35,7 +36,8 @@ std::vector<float> reference_attention(const Case& c, const std::vector<float>& 
       for (double& sc : score) total += (sc = std::exp(sc - top));
       for (uint32_t d = 0; d < D; ++d) {
         double acc = 0;
-        for (uint32_t s = 0; s < visible; ++s) acc += score[s] * v[(size_t{s} * c.kv_heads + g) * D + d];
+        for (uint32_t s = 0; s < visible; ++s)
+          acc += score[s] * v[(size_t{s} * c.kv_heads + g) * D + d];
         out[(size_t{t} * c.q_heads + h) * D + d] = float(acc / total);
       }
     }
@@ -60,7 +62,8 @@ TEST_P(AttentionTest, MatchesReference) {
   gv.write(stream(), v);
   const auto shape =
       ops::AttentionShape::packed(c.queries, c.first_position, c.q_heads, c.kv_heads, c.head_dim);
-  const uint64_t scratch_bytes = std::max<uint64_t>(ops::attention_scratch_bytes(shape), 4);
+  const uint64_t scratch_bytes =
+      std::max<uint64_t>(ops::attention_scratch_bytes(context().info(), shape), 4);
   GuardedBuffer scratch(context(), stream(), scratch_bytes / 4, "scratch");
   ops::attention(stream(), gq.span(), gk.span(), gv.span(), out.span(), scratch.span(), shape);
   EXPECT_LE(nmse(out.read(stream()), reference_attention(c, q, k, v)), 1e-7);
@@ -76,13 +79,15 @@ std::string case_name(const ::testing::TestParamInfo<Case>& test) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, AttentionTest,
-    ::testing::Values(Case{1, 0, 2, 2, 8},       // decode of the very first token
-                      Case{1, 6, 4, 2, 16},      // decode, grouped-query heads
-                      Case{1, 600, 4, 1, 64},    // decode over three split-K pieces
-                      Case{7, 0, 2, 2, 8},       // a prompt of 7
-                      Case{64, 0, 4, 2, 32},     // a prompt of 64: two row blocks
-                      Case{33, 5, 3, 1, 12},     // continuing after 5 cached tokens, odd sizes
-                      Case{5, 40, 2, 2, 128}),   // a long head, keys across several tiles
+    ::testing::Values(Case{1, 0, 2, 2, 8},        // decode of the very first token
+                      Case{1, 6, 4, 2, 16},       // decode, grouped-query heads
+                      Case{1, 600, 4, 1, 64},     // decode over three split-K pieces
+                      Case{7, 0, 2, 2, 8},        // a prompt of 7
+                      Case{64, 0, 4, 2, 32},      // a prompt of 64: two row blocks
+                      Case{33, 5, 3, 1, 12},      // continuing after 5 cached tokens, odd sizes
+                      Case{5, 40, 2, 2, 128},     // a long head, keys across several tiles
+                      Case{16, 1000, 2, 1, 128},  // past lavapipe's loop limit: key segments
+                      Case{1, 5000, 2, 2, 64}),   // decode over a long cache
     case_name);
 
 // Strided views: q and k/v inside one fused [tokens, q_heads + 2 * kv_heads, D] tensor.
@@ -103,7 +108,8 @@ TEST_F(AttentionTest, StridedViewsIntoAFusedTensor) {
   ops::AttentionShape shape = ops::AttentionShape::packed(c.queries, 0, c.q_heads, c.kv_heads, D);
   shape.q_token_stride = shape.kv_token_stride = width;
   const vk::BufferSpan all = gf.span();
-  const uint64_t k_offset = uint64_t{c.q_heads} * D * 4, v_offset = k_offset + uint64_t{c.kv_heads} * D * 4;
+  const uint64_t k_offset = uint64_t{c.q_heads} * D * 4,
+                 v_offset = k_offset + uint64_t{c.kv_heads} * D * 4;
   ops::attention(stream(), all, all.sub(k_offset, all.size - k_offset),
                  all.sub(v_offset, all.size - v_offset), out.span(), {}, shape);
   EXPECT_LE(nmse(out.read(stream()), reference_attention(c, q, k, v)), 1e-7);
