@@ -9,6 +9,7 @@
 namespace vkmoe::cli {
 int run_devices(std::span<const std::string> args);
 int run_bench(std::span<const std::string> args);
+int run_info(std::span<const std::string> args);
 
 }  // namespace vkmoe::cli
 
@@ -19,6 +20,10 @@ using vkmoe::cli::Command;
 const Command kCommands[] = {
     {"devices", "vkmoe devices                      one line per Vulkan device",
      vkmoe::cli::run_devices},
+    {"info",
+     "vkmoe info -m MODEL [--ctx N]            model folder or .gguf: architecture, experts, "
+     "parameters, dtypes, size, memory a run needs",
+     vkmoe::cli::run_info},
     {"bench", "vkmoe bench kernels [--json] [--quick] [-r N]   kernel rates vs. measured peak",
      vkmoe::cli::run_bench},
 };
