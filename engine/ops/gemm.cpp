@@ -1,0 +1,159 @@
+#include "engine/ops/gemm.h"
+
+#include <algorithm>
+#include <bit>
+#include <string>
+#include <vector>
+
+#include "engine/vk/error.h"
+
+namespace vkmoe::ops {
+
+namespace {
+
+std::string shape_text(const GemmArgs& a) {
+  return "gemm_" + std::string(dtype_name(a.w_type)) + " (n " + std::to_string(a.n) + ", m " +
+         std::to_string(a.m) + ", k " + std::to_string(a.k) + ")";
+}
+
+// Bytes a [rows, cols] matrix with the given row stride spans in memory.
+uint64_t matrix_bytes(uint64_t rows, uint64_t cols, uint64_t stride, uint64_t element_bytes) {
+  return rows == 0 ? 0 : ((rows - 1) * stride + cols) * element_bytes;
+}
+
+void check_fits(const GemmArgs& a, const char* what, const vk::BufferSpan& span, uint64_t rows,
+                uint64_t cols, uint64_t stride, uint64_t element_bytes) {
+  if (stride < cols) {
+    throw Error(shape_text(a) + ": " + what + " row stride " + std::to_string(stride) +
+                " is smaller than its row of " + std::to_string(cols));
+  }
+  const uint64_t needed = matrix_bytes(rows, cols, stride, element_bytes);
+  if (span.size < needed) {
+    throw Error(shape_text(a) + ": " + what + " needs " + std::to_string(needed) +
+                " bytes but its span has " + std::to_string(span.size));
+  }
+}
+
+void check_tiles(const vk::DeviceInfo& device, const GemmTiles& t) {
+  const uint64_t threads = uint64_t{t.wg_m} * t.wg_n;
+  const uint64_t shared = t.kernel == GemmKernel::tiled
+                              ? uint64_t{t.bk} * (t.wg_m * t.tm + 1 + t.wg_n * t.tn + 1) * 4
+                              : 0;
+  const uint32_t smallest_subgroup =
+      device.min_subgroup_size ? device.min_subgroup_size : device.subgroup_size;
+  std::string problem;
+  if (threads == 0 || t.tm == 0 || t.tn == 0 || (t.kernel == GemmKernel::tiled && t.bk == 0)) {
+    problem = "every size must be positive";
+  } else if (threads > device.max_workgroup_invocations || shared > device.shared_memory_bytes) {
+    problem = "needs " + std::to_string(shared) + " bytes of shared memory and " +
+              std::to_string(threads) + " invocations; the device has " +
+              std::to_string(device.shared_memory_bytes) + " and " +
+              std::to_string(device.max_workgroup_invocations);
+  } else if (t.kernel == GemmKernel::shuffle &&
+             (!device.subgroup_shuffle || t.wg_n != 1 || t.wg_m > smallest_subgroup ||
+              t.tn % t.wg_m != 0)) {
+    problem = "the shuffle kernel needs subgroup shuffle, wg_n = 1, wg_m <= the subgroup size " +
+              std::to_string(smallest_subgroup) + " and tn a multiple of wg_m";
+  }
+  if (!problem.empty()) {
+    throw Error(std::string("gemm: ") + (t.kernel == GemmKernel::tiled ? "tiled" : "shuffle") +
+                " tiles of " + std::to_string(t.wg_m) + "x" + std::to_string(t.wg_n) +
+                " invocations, " + std::to_string(t.tn) + "x" + std::to_string(t.tm) +
+                " outputs each, bk " + std::to_string(t.bk) + ": " + problem);
+  }
+}
+
+}  // namespace
+
+GemmTiles baseline_gemm_tiles() {
+  return {GemmKernel::tiled, 16, 16, 4, 4, 16};
+}
+
+GemmTiles default_gemm_tiles(const vk::DeviceInfo& device) {
+  // On a CPU device every per-lane load is a loop over the SIMD lanes and a barrier switches
+  // coroutines: sharing loads through shuffles beats shared memory by several times there.
+  if (device.type == VK_PHYSICAL_DEVICE_TYPE_CPU && device.subgroup_shuffle &&
+      device.subgroup_size == 8 && device.min_subgroup_size == 8) {
+    return {GemmKernel::shuffle, 8, 1, 4, 64, 0};
+  }
+  return baseline_gemm_tiles();
+}
+
+void gemm(vk::Stream& stream, const GemmArgs& args) {
+  GemmArgs a = args;
+  if (a.x_stride == 0) a.x_stride = a.k;
+  if (a.w_stride == 0) a.w_stride = a.k;
+  if (a.y_stride == 0) a.y_stride = a.m;
+  if (a.n == 0 || a.m == 0) return;
+  if (a.k == 0) throw Error(shape_text(a) + ": k must be positive");
+  const uint32_t w_bytes = dtype_bytes(a.w_type);
+  check_fits(a, "X", a.x, a.n, a.k, a.x_stride, 4);
+  check_fits(a, "W", a.w, a.m, a.k, a.w_stride, w_bytes);
+  check_fits(a, "Y", a.y, a.n, a.m, a.y_stride, 4);
+
+  vk::Context& context = stream.context();
+  if (a.w_type != DType::f32 && !context.info().storage_buffer_16bit) {
+    throw Error(shape_text(a) +
+                ": the device cannot read 16-bit weights (no storageBuffer16BitAccess)");
+  }
+  GemmTiles t = a.tiles.value_or(default_gemm_tiles(context.info()));
+  check_tiles(context.info(), t);
+  if (t.kernel == GemmKernel::shuffle) {
+    // Few rows (decode, small batches): shrink the tile towards them rather than compute
+    // clamped copies of the last row (powers of two, to keep the pipelines few).
+    const uint64_t row_groups = std::bit_ceil((uint64_t{a.n} + t.wg_m - 1) / t.wg_m);
+    t.tn = static_cast<uint32_t>(std::min<uint64_t>(t.tn, row_groups * t.wg_m));
+  }
+  const uint32_t tile_m = t.wg_m * t.tm, tile_n = t.wg_n * t.tn;
+  const std::string label = "gemm_" + std::string(dtype_name(a.w_type));
+  const bool shuffle = t.kernel == GemmKernel::shuffle;
+  const std::string variant = shuffle ? "gemm_shuffle_" + std::string(dtype_name(a.w_type)) : label;
+
+  // Rows of X and Y per dispatch are limited by the binding range; rows of W likewise.
+  const uint64_t xy_row_bytes = uint64_t{std::max(a.x_stride, a.y_stride)} * 4;
+  for_each_chunk(context, a.n, xy_row_bytes, [&](uint64_t n0, uint64_t nc) {
+    for_each_chunk(context, a.m, uint64_t{a.w_stride} * w_bytes, [&](uint64_t m0, uint64_t mc) {
+      const vk::WorkGroups groups{static_cast<uint32_t>((mc + tile_m - 1) / tile_m),
+                                  static_cast<uint32_t>((nc + tile_n - 1) / tile_n), 1};
+      if (groups.x > context.info().max_workgroup_count[0] ||
+          groups.y > context.info().max_workgroup_count[1]) {
+        throw Error(shape_text(a) + ": needs a grid of " + std::to_string(groups.x) + "x" +
+                    std::to_string(groups.y) + " workgroups, more than the device allows");
+      }
+      const AlignedBinding bx = align_binding(
+          context, a.x.sub(n0 * a.x_stride * 4, matrix_bytes(nc, a.k, a.x_stride, 4)), 4);
+      const AlignedBinding bw = align_binding(
+          context, a.w.sub(m0 * a.w_stride * w_bytes, matrix_bytes(mc, a.k, a.w_stride, w_bytes)),
+          w_bytes);
+      const AlignedBinding by = align_binding(
+          context, a.y.sub((n0 * a.y_stride + m0) * 4, matrix_bytes(nc, mc, a.y_stride, 4)), 4);
+      // 16-byte loads (shuffle kernel) need X rows on a multiple of 4 elements, W rows of 8.
+      const bool vector = bx.first_element % 4 == 0 && a.x_stride % 4 == 0 &&
+                          bw.first_element % 8 == 0 && a.w_stride % 8 == 0;
+      const std::vector<uint32_t> specialization =
+          shuffle ? std::vector<uint32_t>{t.wg_m, t.tm, t.tn / t.wg_m, vector ? 1u : 0u}
+                  : std::vector<uint32_t>{t.wg_m, t.wg_n, t.tm, t.tn, t.bk};
+      const vk::Pipeline& pipeline =
+          context.pipelines().get(variant, specialization, {3, 9 * sizeof(uint32_t)});
+      const struct {
+        uint32_t n, m, k, x_stride, w_stride, y_stride, x_first, w_first, y_first;
+      } push{static_cast<uint32_t>(nc),
+             static_cast<uint32_t>(mc),
+             a.k,
+             a.x_stride,
+             a.w_stride,
+             a.y_stride,
+             bx.first_element,
+             bw.first_element,
+             by.first_element};
+      const vk::Binding bindings[] = {
+          {bx.span, vk::Access::read}, {bw.span, vk::Access::read}, {by.span, vk::Access::write}};
+      const double flops = 2.0 * double(nc) * double(mc) * double(a.k);
+      const double bytes =
+          double(nc) * a.k * 4 + double(mc) * a.k * w_bytes + double(nc) * double(mc) * 4;
+      stream.dispatch(pipeline, bindings, push_bytes(push), groups, label, {flops, bytes});
+    });
+  });
+}
+
+}  // namespace vkmoe::ops

@@ -1,0 +1,51 @@
+// GEMM: Y[n, m] = X[n, k] . W[m, k]^T, the product of activations with an nn.Linear weight.
+// X and Y are f32; W is f32, f16 or bf16; accumulation is f32.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "engine/ops/launch.h"
+#include "engine/vk/device_info.h"
+#include "engine/vk/stream.h"
+
+namespace vkmoe::ops {
+
+// Which shader computes the product:
+//   tiled:   shaders/gemm.comp, shared-memory tiles; the portable baseline.
+//   shuffle: shaders/gemm_shuffle.comp, one subgroup per workgroup sharing loads through
+//            subgroupShuffle, no shared memory; for CPU devices (needs subgroup shuffle).
+enum class GemmKernel { tiled, shuffle };
+
+// The workgroup tile: wg_m x wg_n invocations, each computing tn x tm outputs; the tile of Y
+// is (wg_n*tn) x (wg_m*tm). tiled stages bk values of k per shared-memory step. shuffle
+// needs wg_n = 1, wg_m no larger than the device's smallest subgroup, and tn a multiple of
+// wg_m (each invocation loads tn / wg_m rows of X and shares them); bk is unused.
+struct GemmTiles {
+  GemmKernel kernel = GemmKernel::tiled;
+  uint32_t wg_m = 16, wg_n = 16;
+  uint32_t tm = 4, tn = 4;
+  uint32_t bk = 16;
+};
+
+// Tiles that work on every device the engine supports (subgroups 8..64, 32 KiB shared memory).
+GemmTiles baseline_gemm_tiles();
+// The tiles measured fastest for the device's class (CPU, discrete GPU, ...).
+GemmTiles default_gemm_tiles(const vk::DeviceInfo& device);
+
+struct GemmArgs {
+  vk::BufferSpan x;  // [n rows, k] f32, rows x_stride elements apart
+  vk::BufferSpan w;  // [m rows, k] of w_type, rows w_stride elements apart
+  vk::BufferSpan y;  // [n rows, m] f32, rows y_stride elements apart (written)
+  DType w_type = DType::f32;
+  uint32_t n = 0, m = 0, k = 0;
+  // Row strides in elements; 0 means dense (k for X and W, m for Y).
+  uint32_t x_stride = 0, w_stride = 0, y_stride = 0;
+  std::optional<GemmTiles> tiles;  // unset: default_gemm_tiles()
+};
+
+// Records the product into `stream`. A W (or X, Y) larger than one binding is split into
+// several dispatches over rows. Throws Error on shapes that do not fit the spans.
+void gemm(vk::Stream& stream, const GemmArgs& args);
+
+}  // namespace vkmoe::ops

@@ -1,0 +1,87 @@
+#version 450
+// Y[n, m] = X[n, k] . W[m, k]^T with X, Y in f32 and W in f32, f16 or bf16 (weights.glsl);
+// accumulation in f32. Both operands are k-contiguous, as nn.Linear stores its weight.
+//
+// One workgroup computes a BN x BM tile of Y, walking k in steps of BK. Each step stages the
+// X and W tiles in shared memory, transposed to [k][row] so the inner loop reads rows that
+// lie side by side; each invocation then accumulates a TN x TM block of outputs in
+// registers (register blocking: TN + TM shared reads feed TN * TM FMAs). An invocation owns
+// rows ty, ty + WG_N, ... and columns tx, tx + WG_M, ...: neighbouring invocations read
+// neighbouring shared words. Edges are bounds-checked: loads past n, m or k read zero,
+// stores past n or m are skipped.
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_shader_16bit_storage : enable
+#define WEIGHT_BINDING 1
+#include "weights.glsl"
+
+layout(local_size_x_id = 0, local_size_y_id = 1) in;
+layout(constant_id = 0) const uint WG_M = 16;  // invocations along m (output columns)
+layout(constant_id = 1) const uint WG_N = 16;  // invocations along n (output rows)
+layout(constant_id = 2) const uint TM = 4;     // outputs per invocation along m
+layout(constant_id = 3) const uint TN = 4;     // outputs per invocation along n
+layout(constant_id = 4) const uint BK = 16;    // k per shared-memory stage
+
+const uint BM = WG_M * TM;
+const uint BN = WG_N * TN;
+const uint THREADS = WG_M * WG_N;
+// One word of padding per k row keeps the transposed stores off a single bank.
+const uint W_STRIDE = BM + 1;
+const uint X_STRIDE = BN + 1;
+
+layout(std430, set = 0, binding = 0) readonly buffer Input { float x[]; };
+layout(std430, set = 0, binding = 2) writeonly buffer Output { float y[]; };
+
+layout(push_constant) uniform Push {
+  uint n, m, k;
+  uint x_stride, w_stride, y_stride;  // row strides in elements
+  uint x_first, w_first, y_first;     // first element of each binding (align_binding)
+} p;
+
+shared float w_tile[BK * W_STRIDE];
+shared float x_tile[BK * X_STRIDE];
+
+void main() {
+  const uint tx = gl_LocalInvocationID.x;
+  const uint ty = gl_LocalInvocationID.y;
+  const uint tid = ty * WG_M + tx;
+  const uint m0 = gl_WorkGroupID.x * BM;
+  const uint n0 = gl_WorkGroupID.y * BN;
+
+  float acc[TN * TM];
+  for (uint i = 0; i < TN * TM; ++i) acc[i] = 0.0;
+
+  for (uint k0 = 0; k0 < p.k; k0 += BK) {
+    // Consecutive invocations load consecutive k of one row (contiguous in memory).
+    for (uint e = tid; e < BM * BK; e += THREADS) {
+      const uint row = e / BK, kk = e % BK;
+      const uint gm = m0 + row, gk = k0 + kk;
+      w_tile[kk * W_STRIDE + row] =
+          (gm < p.m && gk < p.k) ? load_weight(p.w_first + gm * p.w_stride + gk) : 0.0;
+    }
+    for (uint e = tid; e < BN * BK; e += THREADS) {
+      const uint row = e / BK, kk = e % BK;
+      const uint gn = n0 + row, gk = k0 + kk;
+      x_tile[kk * X_STRIDE + row] =
+          (gn < p.n && gk < p.k) ? x[p.x_first + gn * p.x_stride + gk] : 0.0;
+    }
+    barrier();
+    for (uint kk = 0; kk < BK; ++kk) {
+      float a[TN], b[TM];
+      for (uint i = 0; i < TN; ++i) a[i] = x_tile[kk * X_STRIDE + ty + i * WG_N];
+      for (uint j = 0; j < TM; ++j) b[j] = w_tile[kk * W_STRIDE + tx + j * WG_M];
+      for (uint i = 0; i < TN; ++i) {
+        for (uint j = 0; j < TM; ++j) acc[i * TM + j] = fma(a[i], b[j], acc[i * TM + j]);
+      }
+    }
+    barrier();
+  }
+
+  for (uint i = 0; i < TN; ++i) {
+    const uint gn = n0 + ty + i * WG_N;
+    if (gn >= p.n) break;
+    for (uint j = 0; j < TM; ++j) {
+      const uint gm = m0 + tx + j * WG_M;
+      if (gm < p.m) y[p.y_first + gn * p.y_stride + gm] = acc[i * TM + j];
+    }
+  }
+}

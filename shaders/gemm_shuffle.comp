@@ -1,0 +1,112 @@
+#version 450
+// Y[n, m] = X[n, k] . W[m, k]^T like gemm.comp, for devices where shared memory and barriers
+// cost more than they save (CPU devices such as lavapipe: an invocation is a SIMD lane, and
+// every load whose address differs per lane is a loop over the lanes).
+//
+// A workgroup is one subgroup of SG invocations and computes an (SG * RN) x (SG * TM) tile,
+// no shared memory. Each step over k, invocation i loads its own RN rows of X and TM rows of
+// W (rows n0 + i + q*SG, m0 + i + j*SG); subgroupShuffle then hands every X value to all
+// invocations, so each load feeds SG * RN * TM / (RN + TM) FMAs. With VECTOR = 1 (rows of X
+// start on a multiple of 4 elements and rows of W on a multiple of 8; the launcher checks)
+// each load brings 8 consecutive k at once. On lavapipe (8 lanes of AVX2) TM = 4, RN = 8
+// measured best: the 256 accumulators per invocation live in memory, so the vector path
+// runs the 8 FMAs of one accumulator back to back.
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_shader_16bit_storage : enable
+#extension GL_EXT_control_flow_attributes : require
+#extension GL_KHR_shader_subgroup_shuffle : require
+#define WEIGHT_BINDING 1
+#include "weights.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint SG = 8;      // workgroup size = the device's subgroup size
+layout(constant_id = 1) const uint TM = 2;      // W rows (output columns) per invocation
+layout(constant_id = 2) const uint RN = 2;      // X rows per invocation (SG * RN in the tile)
+layout(constant_id = 3) const uint VECTOR = 0;  // 1: 16-byte loads (aligned rows)
+
+const uint TILE_ROWS = SG * RN;
+
+layout(std430, set = 0, binding = 0) readonly buffer Input { float x[]; };
+layout(std430, set = 0, binding = 0) readonly buffer InputVectors { vec4 x_vectors[]; };
+layout(std430, set = 0, binding = 2) writeonly buffer Output { float y[]; };
+
+layout(push_constant) uniform Push {
+  uint n, m, k;
+  uint x_stride, w_stride, y_stride;  // row strides in elements
+  uint x_first, w_first, y_first;     // first element of each binding (align_binding)
+} p;
+
+float acc[TILE_ROWS * TM];  // acc[row * TM + j]: row of the tile, column lane + j * SG
+
+// One k step (the scalar path): every invocation's X values go to all invocations.
+void accumulate(const float x_mine[RN], const float w_mine[TM]) {
+  [[unroll]] for (uint q = 0; q < RN; ++q) {
+    [[unroll]] for (uint r = 0; r < SG; ++r) {
+      const float xv = subgroupShuffle(x_mine[q], r);
+      [[unroll]] for (uint j = 0; j < TM; ++j) {
+        acc[(q * SG + r) * TM + j] = fma(xv, w_mine[j], acc[(q * SG + r) * TM + j]);
+      }
+    }
+  }
+}
+
+void main() {
+  const uint lane = gl_LocalInvocationID.x;
+  const uint m0 = gl_WorkGroupID.x * SG * TM;
+  const uint n0 = gl_WorkGroupID.y * TILE_ROWS;
+  // Rows past n or m read the last row (no branches around loads) and are not stored.
+  uint x_row[RN], w_row[TM];
+  [[unroll]] for (uint q = 0; q < RN; ++q) {
+    x_row[q] = p.x_first + min(n0 + lane + q * SG, p.n - 1) * p.x_stride;
+  }
+  [[unroll]] for (uint j = 0; j < TM; ++j) {
+    w_row[j] = p.w_first + min(m0 + lane + j * SG, p.m - 1) * p.w_stride;
+  }
+  [[unroll]] for (uint i = 0; i < TILE_ROWS * TM; ++i) acc[i] = 0.0;
+
+  uint scalar_from = 0;
+  if (VECTOR == 1) {
+    const uint groups = p.k / 8;
+    for (uint g = 0; g < groups; ++g) {
+      vec4 x_lo[RN], x_hi[RN], w_lo[TM], w_hi[TM];
+      [[unroll]] for (uint q = 0; q < RN; ++q) {
+        x_lo[q] = x_vectors[x_row[q] / 4 + 2 * g];
+        x_hi[q] = x_vectors[x_row[q] / 4 + 2 * g + 1];
+      }
+      [[unroll]] for (uint j = 0; j < TM; ++j) load_weights8(w_row[j] / 8 + g, w_lo[j], w_hi[j]);
+      // For each output, its 8 FMAs in a row: the accumulator is read and written once per
+      // 8 k rather than once per k (the tile has more accumulators than the CPU registers).
+      [[unroll]] for (uint q = 0; q < RN; ++q) {
+        [[unroll]] for (uint r = 0; r < SG; ++r) {
+          vec4 xr_lo, xr_hi;  // row q * SG + r of the tile, 8 values of k
+          [[unroll]] for (uint c = 0; c < 4; ++c) {
+            xr_lo[c] = subgroupShuffle(x_lo[q][c], r);
+            xr_hi[c] = subgroupShuffle(x_hi[q][c], r);
+          }
+          [[unroll]] for (uint j = 0; j < TM; ++j) {
+            float a = acc[(q * SG + r) * TM + j];
+            [[unroll]] for (uint c = 0; c < 4; ++c) a = fma(xr_lo[c], w_lo[j][c], a);
+            [[unroll]] for (uint c = 0; c < 4; ++c) a = fma(xr_hi[c], w_hi[j][c], a);
+            acc[(q * SG + r) * TM + j] = a;
+          }
+        }
+      }
+    }
+    scalar_from = groups * 8;
+  }
+  for (uint kk = scalar_from; kk < p.k; ++kk) {
+    float x_mine[RN], w_mine[TM];
+    [[unroll]] for (uint q = 0; q < RN; ++q) x_mine[q] = x[x_row[q] + kk];
+    [[unroll]] for (uint j = 0; j < TM; ++j) w_mine[j] = load_weight(w_row[j] + kk);
+    accumulate(x_mine, w_mine);
+  }
+
+  [[unroll]] for (uint row = 0; row < TILE_ROWS; ++row) {
+    const uint gn = n0 + row;
+    if (gn >= p.n) break;
+    [[unroll]] for (uint j = 0; j < TM; ++j) {
+      const uint gm = m0 + lane + j * SG;
+      if (gm < p.m) y[p.y_first + gn * p.y_stride + gm] = acc[row * TM + j];
+    }
+  }
+}

@@ -1,0 +1,117 @@
+#version 450
+// y[m] = W[m, k] . x[k] with W in f32, f16 or bf16 (weights.glsl), x and y in f32,
+// accumulation in f32: the decode-time product of one token with an nn.Linear weight.
+//
+// K_THREADS invocations share a row, striding over k so that neighbouring invocations read
+// neighbouring weights; each invocation serves RPI rows at once, so one load of x feeds RPI
+// rows of W; a workgroup holds ROWS such invocation rows (ROWS * RPI rows of W). Partial sums
+// are reduced in shared memory, or with subgroupAdd in the SUBGROUP variant. With VECTOR = 1
+// (rows and x start on a multiple of 8 elements; the launcher checks) weights and x are read
+// 8 at a time with 16-byte loads. K_THREADS = 1 leaves no reduction at all: one row per
+// invocation.
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_shader_16bit_storage : enable
+#extension GL_EXT_control_flow_attributes : require
+#if defined(SUBGROUP)
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#endif
+#define WEIGHT_BINDING 0
+#include "weights.glsl"
+
+layout(local_size_x_id = 0) in;  // = K_THREADS * ROWS
+layout(constant_id = 1) const uint K_THREADS = 64;  // invocations per row (1 or a power of 2)
+layout(constant_id = 2) const uint ROWS = 1;        // invocation rows per workgroup
+layout(constant_id = 3) const uint RPI = 1;         // rows of W per invocation
+layout(constant_id = 4) const uint VECTOR = 0;      // 1: 16-byte loads (aligned rows)
+
+const uint GROUP_SIZE = K_THREADS * ROWS;
+
+layout(std430, set = 0, binding = 1) readonly buffer Input { float x[]; };
+layout(std430, set = 0, binding = 1) readonly buffer InputVectors { vec4 x_vectors[]; };
+layout(std430, set = 0, binding = 2) writeonly buffer Output { float y[]; };
+
+layout(push_constant) uniform Push {
+  uint m, k;
+  uint w_stride;                   // row stride of W in elements
+  uint w_first, x_first, y_first;  // first element of each binding (align_binding)
+} p;
+
+shared float partial[RPI * GROUP_SIZE];
+
+void main() {
+  const uint local = gl_LocalInvocationID.x;
+  const uint lane = local % K_THREADS;
+  const uint group = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
+  const uint first_row = (group * ROWS + local / K_THREADS) * RPI;
+
+  // Rows past m read the last row (no branch around the loads) and are not stored.
+  uint row_start[RPI];
+  float sum[RPI];
+  [[unroll]] for (uint r = 0; r < RPI; ++r) {
+    row_start[r] = p.w_first + min(first_row + r, p.m - 1) * p.w_stride;
+    sum[r] = 0.0;
+  }
+
+  uint scalar_from = 0;
+  if (VECTOR == 1) {
+    const uint groups = p.k / 8;
+    for (uint g = lane; g < groups; g += K_THREADS) {
+      const vec4 x_lo = x_vectors[p.x_first / 4 + 2 * g];
+      const vec4 x_hi = x_vectors[p.x_first / 4 + 2 * g + 1];
+      [[unroll]] for (uint r = 0; r < RPI; ++r) {
+        vec4 w_lo, w_hi;
+        load_weights8(row_start[r] / 8 + g, w_lo, w_hi);
+        sum[r] += dot(w_lo, x_lo) + dot(w_hi, x_hi);
+      }
+    }
+    scalar_from = groups * 8;
+  }
+  for (uint i = scalar_from + lane; i < p.k; i += K_THREADS) {
+    const float xi = x[p.x_first + i];
+    [[unroll]] for (uint r = 0; r < RPI; ++r) {
+      sum[r] = fma(load_weight(row_start[r] + i), xi, sum[r]);
+    }
+  }
+
+  if (K_THREADS == 1) {
+    [[unroll]] for (uint r = 0; r < RPI; ++r) {
+      if (first_row + r < p.m) y[p.y_first + first_row + r] = sum[r];
+    }
+    return;
+  }
+
+#if defined(SUBGROUP)
+  // K_THREADS is a multiple of the subgroup size here (the launcher makes sure), so no
+  // subgroup spans two rows: reduce within subgroups, then add the subgroup sums.
+  const uint per_row = K_THREADS / gl_SubgroupSize;
+  [[unroll]] for (uint r = 0; r < RPI; ++r) {
+    const float total = subgroupAdd(sum[r]);
+    if (gl_SubgroupInvocationID == 0) partial[r * GROUP_SIZE + gl_SubgroupID] = total;
+  }
+  barrier();
+  if (lane == 0) {
+    const uint first_subgroup = (local / K_THREADS) * per_row;
+    [[unroll]] for (uint r = 0; r < RPI; ++r) {
+      float total = 0.0;
+      for (uint s = 0; s < per_row; ++s) total += partial[r * GROUP_SIZE + first_subgroup + s];
+      if (first_row + r < p.m) y[p.y_first + first_row + r] = total;
+    }
+  }
+#else
+  [[unroll]] for (uint r = 0; r < RPI; ++r) partial[r * GROUP_SIZE + local] = sum[r];
+  barrier();
+  for (uint half_width = K_THREADS / 2; half_width > 0; half_width /= 2) {
+    if (lane < half_width) {
+      [[unroll]] for (uint r = 0; r < RPI; ++r) {
+        partial[r * GROUP_SIZE + local] += partial[r * GROUP_SIZE + local + half_width];
+      }
+    }
+    barrier();
+  }
+  if (lane == 0) {
+    [[unroll]] for (uint r = 0; r < RPI; ++r) {
+      if (first_row + r < p.m) y[p.y_first + first_row + r] = partial[r * GROUP_SIZE + local];
+    }
+  }
+#endif
+}

@@ -1,0 +1,80 @@
+// Benchmark cases for the matrix kernels: GEMM (prefill, compute-bound) and GEMV (decode,
+// memory-bound), with weights in f32, f16 and bf16, on the device's default configuration.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/ops/gemm.h"
+#include "engine/ops/gemv.h"
+#include "tools/bench/bench_case.h"
+
+namespace vkmoe::bench {
+namespace {
+
+// Fills a buffer with small finite values of any of the dtypes (0x3c00 is 1.0 in f16 and
+// 1/128 or so in bf16; as an f32 word 0x3c003c00 is about 0.0078).
+constexpr uint32_t kFillWord = 0x3c003c00u;
+
+BenchCase gemm_case(ops::DType type, uint32_t n, uint32_t m, uint32_t k) {
+  BenchCase c;
+  c.kernel = "gemm_" + std::string(ops::dtype_name(type));
+  c.shape = std::to_string(n) + "x" + std::to_string(m) + "x" + std::to_string(k);
+  c.bound = Bound::compute;
+  c.flops = 2.0 * n * m * double(k);
+  c.bytes = double(n) * k * 4 + double(m) * k * ops::dtype_bytes(type) + double(n) * m * 4;
+  c.prepare = [=](vk::Context& context, vk::Stream& stream) {
+    auto x = std::make_shared<vk::Buffer>(context.create_buffer(uint64_t{n} * k * 4, "x"));
+    auto w = std::make_shared<vk::Buffer>(
+        context.create_buffer(uint64_t{m} * k * ops::dtype_bytes(type), "w"));
+    auto y = std::make_shared<vk::Buffer>(context.create_buffer(uint64_t{n} * m * 4, "y"));
+    stream.fill(x->span(), kFillWord);
+    stream.fill(w->span(), kFillWord);
+    return std::function<void(vk::Stream&)>([=](vk::Stream& s) {
+      ops::gemm(
+          s,
+          {.x = x->span(), .w = w->span(), .y = y->span(), .w_type = type, .n = n, .m = m, .k = k});
+    });
+  };
+  return c;
+}
+
+BenchCase gemv_case(ops::DType type, uint32_t m, uint32_t k) {
+  BenchCase c;
+  c.kernel = "gemv_" + std::string(ops::dtype_name(type));
+  c.shape = std::to_string(m) + "x" + std::to_string(k);
+  c.bound = Bound::memory;
+  c.flops = 2.0 * m * double(k);
+  c.bytes = double(m) * k * ops::dtype_bytes(type) + double(k) * 4 + double(m) * 4;
+  c.prepare = [=](vk::Context& context, vk::Stream& stream) {
+    auto w = std::make_shared<vk::Buffer>(
+        context.create_buffer(uint64_t{m} * k * ops::dtype_bytes(type), "w"));
+    auto x = std::make_shared<vk::Buffer>(context.create_buffer(uint64_t{k} * 4, "x"));
+    auto y = std::make_shared<vk::Buffer>(context.create_buffer(uint64_t{m} * 4, "y"));
+    stream.fill(w->span(), kFillWord);
+    stream.fill(x->span(), kFillWord);
+    return std::function<void(vk::Stream&)>([=](vk::Stream& s) {
+      ops::gemv(s,
+                {.w = w->span(), .x = x->span(), .y = y->span(), .w_type = type, .m = m, .k = k});
+    });
+  };
+  return c;
+}
+
+std::vector<BenchCase> matrix_cases(bool quick) {
+  const uint32_t g = quick ? 256 : 1024;   // GEMM n = m = k
+  const uint32_t v = quick ? 1024 : 4096;  // GEMV m = k
+  std::vector<BenchCase> cases;
+  for (ops::DType type : {ops::DType::f32, ops::DType::f16, ops::DType::bf16}) {
+    cases.push_back(gemm_case(type, g, g, g));
+  }
+  for (ops::DType type : {ops::DType::f16, ops::DType::f32, ops::DType::bf16}) {
+    cases.push_back(gemv_case(type, v, v));
+  }
+  return cases;
+}
+
+}  // namespace
+
+VKMOE_BENCH_CASES(matrix_cases);
+
+}  // namespace vkmoe::bench
