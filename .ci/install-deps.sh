@@ -7,7 +7,13 @@ packages=(
   libvulkan-dev glslang-tools spirv-tools
   nlohmann-json3-dev libgtest-dev
   mesa-vulkan-drivers vulkan-validationlayers
+  python3 python3-numpy  # tiny test checkpoints and the independent numpy reference forward
 )
+# The npm tokenizer packages the tokenizer is compared with need node and npm; any install of
+# them will do (Debian's, nodesource's, nvm's).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
