@@ -5,10 +5,14 @@
 namespace vkmoe::cli {
 
 int run_bench_kernels(std::span<const std::string> args);
+int run_bench_stats(std::span<const std::string> args);
 
 int run_bench(std::span<const std::string> args) {
   if (!args.empty() && args[0] == "kernels") return run_bench_kernels(args.subspan(1));
-  throw Error("usage: vkmoe bench kernels [--json] [--quick] [-r N] [--filter TEXT]");
+  if (!args.empty() && args[0] == "stats") return run_bench_stats(args.subspan(1));
+  throw Error(
+      "usage: vkmoe bench kernels [--json] [--quick] [-r N] [--filter TEXT]\n"
+      "       vkmoe bench stats [--quick] [--n N] [--replications R]");
 }
 
 }  // namespace vkmoe::cli

@@ -10,6 +10,7 @@ namespace vkmoe::cli {
 int run_devices(std::span<const std::string> args);
 int run_bench(std::span<const std::string> args);
 int run_info(std::span<const std::string> args);
+int run_stats(std::span<const std::string> args);
 
 }  // namespace vkmoe::cli
 
@@ -26,6 +27,8 @@ const Command kCommands[] = {
      vkmoe::cli::run_info},
     {"bench", "vkmoe bench kernels [--json] [--quick] [-r N]   kernel rates vs. measured peak",
      vkmoe::cli::run_bench},
+    {"stats", "vkmoe stats simulate|lse|rates --spec FILE ...   softmax-gated MoE regression lab",
+     vkmoe::cli::run_stats},
 };
 
 void print_usage(std::FILE* out) {

@@ -1,0 +1,108 @@
+#include "engine/stats/rate_study.h"
+
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <map>
+
+#include "engine/vk/error.h"
+
+namespace vkmoe::stats {
+
+namespace {
+
+std::string format(const char* pattern, double value) {
+  char text[64];
+  std::snprintf(text, sizeof(text), pattern, value);
+  return text;
+}
+
+bool strongly_identifiable(ExpertFamily family) {
+  return family == ExpertFamily::sigmoid || family == ExpertFamily::tanh;
+}
+
+}  // namespace
+
+std::vector<RateSeries> rate_series(const std::vector<LseFitRecord>& records, ExpertFamily family) {
+  struct Metric {
+    const char* name;
+    std::function<double(const LseFitRecord&)> value;
+    std::string theory;
+  };
+  const bool strong = strongly_identifiable(family);
+  const std::vector<Metric> metrics = {
+      {"voronoi_loss", [](const LseFitRecord& r) { return r.loss.total(); },
+       strong ? "-1/2 (D1 or D2)" : "slower than any power (1/log n)"},
+      {"function_l2_error", [](const LseFitRecord& r) { return r.function_error; },
+       "-1/2 (up to log n)"},
+      {"exact_atom_error", [](const LseFitRecord& r) { return r.loss.exact_atom_distance; },
+       strong ? "-1/2" : "slower than any power"},
+      {"overfit_atom_error", [](const LseFitRecord& r) { return r.loss.overfit_atom_distance; },
+       strong ? "-1/4" : "slower than any power"},
+  };
+  std::map<uint32_t, std::vector<const LseFitRecord*>> by_size;
+  for (const LseFitRecord& record : records) by_size[record.samples].push_back(&record);
+  std::vector<RateSeries> all;
+  for (const Metric& metric : metrics) {
+    RateSeries series;
+    series.name = metric.name;
+    series.theory = metric.theory;
+    bool positive = true;
+    for (const auto& [n, group] : by_size) {
+      double sum = 0;
+      for (const LseFitRecord* record : group) sum += metric.value(*record);
+      const double mean = sum / static_cast<double>(group.size());
+      positive = positive && mean > 0;
+      series.samples.push_back(n);
+      series.mean.push_back(mean);
+    }
+    if (!positive || series.samples.size() < 3) continue;
+    series.fit = fit_power_law(series.samples, series.mean);
+    all.push_back(std::move(series));
+  }
+  return all;
+}
+
+void write_file_atomically(const std::filesystem::path& path, const std::string& text) {
+  std::filesystem::path temporary = path;
+  temporary += ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error(temporary.string() + ": cannot open for writing");
+    out << text;
+    if (!out.flush()) throw Error(temporary.string() + ": write failed");
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  if (error) throw Error(path.string() + ": cannot rename from .tmp: " + error.message());
+}
+
+void write_records_csv(const std::filesystem::path& path,
+                       const std::vector<LseFitRecord>& records) {
+  std::string text =
+      "n,replication,best_start,objective,voronoi_loss,exact,overfit,mass,exact_atom_error,"
+      "overfit_atom_error,function_l2_error\n";
+  for (const LseFitRecord& r : records) {
+    text += std::to_string(r.samples) + "," + std::to_string(r.replication) + "," +
+            std::to_string(r.best_start);
+    for (double v : {r.objective, r.loss.total(), r.loss.exact, r.loss.overfit, r.loss.mass,
+                     r.loss.exact_atom_distance, r.loss.overfit_atom_distance, r.function_error}) {
+      text += format(",%.9g", v);
+    }
+    text += "\n";
+  }
+  write_file_atomically(path, text);
+}
+
+void write_rates_csv(const std::filesystem::path& path, const std::vector<RateSeries>& series) {
+  std::string text = "series,slope,slope_low_95,slope_high_95,slope_se,intercept,points,theory\n";
+  for (const RateSeries& s : series) {
+    text += s.name + format(",%.6f", s.fit.slope) + format(",%.6f", s.fit.slope_low) +
+            format(",%.6f", s.fit.slope_high) + format(",%.6f", s.fit.slope_standard_error) +
+            format(",%.6f", s.fit.intercept) + "," + std::to_string(s.fit.points) + ",\"" +
+            s.theory + "\"\n";
+  }
+  write_file_atomically(path, text);
+}
+
+}  // namespace vkmoe::stats

@@ -1,0 +1,34 @@
+// Convergence rates from a least-squares study: the mean of each loss over replications at
+// every sample size, and its fitted log-log slope with a 95% interval.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "engine/stats/lse_experiment.h"
+#include "engine/stats/power_law_fit.h"
+
+namespace vkmoe::stats {
+
+struct RateSeries {
+  std::string name;    // "voronoi_loss", "function_l2_error", ...
+  std::string theory;  // the slope the theory predicts, in words
+  std::vector<double> samples;
+  std::vector<double> mean;
+  PowerLawFit fit;
+};
+
+// voronoi_loss (D_1 or D_2), function_l2_error, exact_atom_error (largest |d beta1| + |d eta|
+// over exact-fitted cells) and overfit_atom_error (over over-fitted cells); a series whose
+// means are not all positive (no over-fitted cell when k = k*) is left out.
+std::vector<RateSeries> rate_series(const std::vector<LseFitRecord>& records, ExpertFamily family);
+
+// One row per fit: n, replication, best start, objective, the loss parts, function error.
+void write_records_csv(const std::filesystem::path& path, const std::vector<LseFitRecord>& records);
+// One row per series: name, slope, interval, standard error, intercept, points, theory.
+void write_rates_csv(const std::filesystem::path& path, const std::vector<RateSeries>& series);
+// Writes `text` to path.tmp and renames it over `path`, so readers never see half a file.
+void write_file_atomically(const std::filesystem::path& path, const std::string& text);
+
+}  // namespace vkmoe::stats

@@ -1,0 +1,42 @@
+#include "engine/stats/simulate.h"
+
+#include "engine/stats/counter_rng.h"
+
+namespace vkmoe::stats {
+
+Dataset simulate(const RegressionSpec& spec, uint32_t samples, uint32_t replication,
+                 uint64_t seed) {
+  const uint32_t d = spec.truth.dimension;
+  const uint64_t stream = (uint64_t{replication} << 32) | samples;
+  const CounterRng covariates(seed, stream * 2);
+  const CounterRng noise(seed, stream * 2 + 1);
+  Dataset data;
+  data.dimension = d;
+  data.samples = samples;
+  data.rows.resize(size_t{samples} * data.stride());
+  std::vector<double> x(d);
+  const double width = spec.box_high - spec.box_low;
+  for (uint32_t i = 0; i < samples; ++i) {
+    for (uint32_t j = 0; j < d; ++j) {
+      // Rounded to float first so that the response is computed at the stored covariates.
+      x[j] = static_cast<float>(spec.box_low + width * covariates.uniform(uint64_t{i} * d + j));
+    }
+    const double y = evaluate(spec.truth, x) + spec.noise_sigma * noise.normal(i);
+    float* row = data.rows.data() + size_t{i} * data.stride();
+    for (uint32_t j = 0; j < d; ++j) row[j] = static_cast<float>(x[j]);
+    row[d] = static_cast<float>(y);
+  }
+  return data;
+}
+
+std::vector<double> box_points(const RegressionSpec& spec, uint32_t count, uint64_t seed) {
+  const uint32_t d = spec.truth.dimension;
+  const CounterRng rng(seed, 0xb0c5);
+  std::vector<double> points(size_t{count} * d);
+  for (size_t i = 0; i < points.size(); ++i) {
+    points[i] = spec.box_low + (spec.box_high - spec.box_low) * rng.uniform(i);
+  }
+  return points;
+}
+
+}  // namespace vkmoe::stats
