@@ -6,13 +6,16 @@ namespace vkmoe::cli {
 
 int run_bench_kernels(std::span<const std::string> args);
 int run_bench_stats(std::span<const std::string> args);
+int run_bench_tokenizer(std::span<const std::string> args);
 
 int run_bench(std::span<const std::string> args) {
   if (!args.empty() && args[0] == "kernels") return run_bench_kernels(args.subspan(1));
   if (!args.empty() && args[0] == "stats") return run_bench_stats(args.subspan(1));
+  if (!args.empty() && args[0] == "tokenizer") return run_bench_tokenizer(args.subspan(1));
   throw Error(
       "usage: vkmoe bench kernels [--json] [--quick] [-r N] [--filter TEXT]\n"
-      "       vkmoe bench stats [--quick] [--n N] [--replications R]");
+      "       vkmoe bench stats [--quick] [--n N] [--replications R]\n"
+      "       vkmoe bench tokenizer [--tokenizer FILE | -m MODEL_DIR] [--text FILE] [--json]");
 }
 
 }  // namespace vkmoe::cli
