@@ -113,6 +113,7 @@ void decode_to_f32(DType t, std::span<const std::byte> bytes, std::span<float> o
                                 std::string(dtype_name(t)) + " do not hold " +
                                 std::to_string(out.size()) + " elements");
   }
+  if (out.empty()) return;  // a zero-element tensor may have no data pointer at all
   switch (t) {
     case DType::kF32:
       std::memcpy(out.data(), bytes.data(), bytes.size());

@@ -139,5 +139,12 @@ TEST(QuantBlocks, DecodeToF32AllTypes) {
                std::invalid_argument);
 }
 
+// A zero-element tensor may come with no data pointer at all (found by the GGUF fuzzer).
+TEST(QuantBlocks, ZeroElementsWithoutData) {
+  for (DType type : {DType::kF32, DType::kF16, DType::kBF16}) {
+    EXPECT_NO_THROW(decode_to_f32(type, std::span<const std::byte>(), std::span<float>()));
+  }
+}
+
 }  // namespace
 }  // namespace vkmoe
