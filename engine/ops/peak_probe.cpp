@@ -37,7 +37,7 @@ PeakRates measure_peaks(vk::Context& context, int repetitions, bool quick) {
 
   // Enough invocations to fill every core of a large GPU; a CPU needs far fewer.
   const uint32_t invocations = cpu ? 4096 : 1u << 20;
-  const uint32_t iterations = quick ? 64 : (cpu ? 2048 : 4096);
+  const uint32_t iterations = quick ? 64 : (cpu ? 8192 : 4096);
   vk::Buffer sink = context.create_buffer(uint64_t{invocations} * 16, "peak_fma sink");
   const uint32_t fma_spec[] = {kGroupSize};
   const vk::Pipeline& fma = context.pipelines().get("peak_fma", fma_spec, {1, 12});
