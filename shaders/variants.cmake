@@ -31,3 +31,4 @@ vkmoe_shader(gemm_shuffle_bf16 gemm_shuffle.comp DEFINES WEIGHT_BF16=1)
 # specialization constants).
 vkmoe_shader(stats_lse stats_lse.comp)
 vkmoe_shader(stats_lm stats_lm.comp)
+vkmoe_shader(moe_router moe_router.comp)
