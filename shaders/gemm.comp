@@ -9,6 +9,12 @@
 // rows ty, ty + WG_N, ... and columns tx, tx + WG_M, ...: neighbouring invocations read
 // neighbouring shared words. Edges are bounds-checked: loads past n, m or k read zero,
 // stores past n or m are skipped.
+//
+// With EXPERTS defined this is the expert-batched GEMM of a MoE layer: grid z is the expert,
+// its rows are the first counts[e] entries of its routing list (from moe_router), X rows are
+// gathered as entry / x_row_divisor (a token for gate/up, the entry itself for down), results
+// are scattered to Y row = entry, and each expert reads its own matrix w_expert_stride
+// elements after the previous one. A workgroup past its expert's count returns at once.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_shader_16bit_storage : enable
 #define WEIGHT_BINDING 1
@@ -35,7 +41,23 @@ layout(push_constant) uniform Push {
   uint n, m, k;
   uint x_stride, w_stride, y_stride;  // row strides in elements
   uint x_first, w_first, y_first;     // first element of each binding (align_binding)
+#ifdef EXPERTS
+  uint expert_first;     // expert of grid z = 0
+  uint list_stride;      // entries per routing list (the number of tokens)
+  uint x_row_divisor;    // X row = entry / x_row_divisor
+  uint w_expert_stride;  // elements from one expert's matrix to the next
+#endif
 } p;
+
+#ifdef EXPERTS
+layout(std430, set = 0, binding = 3) readonly buffer Counts { uint counts[]; };
+layout(std430, set = 0, binding = 4) readonly buffer Lists { uint lists[]; };
+#define X_ROW(r) (lists[list_base + (r)] / p.x_row_divisor)
+#define Y_ROW(r) (lists[list_base + (r)])
+#else
+#define X_ROW(r) (r)
+#define Y_ROW(r) (r)
+#endif
 
 shared float w_tile[BK * W_STRIDE];
 shared float x_tile[BK * X_STRIDE];
@@ -46,6 +68,16 @@ void main() {
   const uint tid = ty * WG_M + tx;
   const uint m0 = gl_WorkGroupID.x * BM;
   const uint n0 = gl_WorkGroupID.y * BN;
+#ifdef EXPERTS
+  const uint expert = p.expert_first + gl_WorkGroupID.z;
+  const uint n_rows = counts[expert];
+  const uint list_base = expert * p.list_stride;
+  const uint w_first = p.w_first + gl_WorkGroupID.z * p.w_expert_stride;
+  if (n0 >= n_rows) return;  // the whole workgroup: no barrier is left waiting
+#else
+  const uint n_rows = p.n;
+  const uint w_first = p.w_first;
+#endif
 
   float acc[TN * TM];
   for (uint i = 0; i < TN * TM; ++i) acc[i] = 0.0;
@@ -56,13 +88,13 @@ void main() {
       const uint row = e / BK, kk = e % BK;
       const uint gm = m0 + row, gk = k0 + kk;
       w_tile[kk * W_STRIDE + row] =
-          (gm < p.m && gk < p.k) ? load_weight(p.w_first + gm * p.w_stride + gk) : 0.0;
+          (gm < p.m && gk < p.k) ? load_weight(w_first + gm * p.w_stride + gk) : 0.0;
     }
     for (uint e = tid; e < BN * BK; e += THREADS) {
       const uint row = e / BK, kk = e % BK;
       const uint gn = n0 + row, gk = k0 + kk;
       x_tile[kk * X_STRIDE + row] =
-          (gn < p.n && gk < p.k) ? x[p.x_first + gn * p.x_stride + gk] : 0.0;
+          (gn < n_rows && gk < p.k) ? x[p.x_first + X_ROW(gn) * p.x_stride + gk] : 0.0;
     }
     barrier();
     for (uint kk = 0; kk < BK; ++kk) {
@@ -78,10 +110,10 @@ void main() {
 
   for (uint i = 0; i < TN; ++i) {
     const uint gn = n0 + ty + i * WG_N;
-    if (gn >= p.n) break;
+    if (gn >= n_rows) break;
     for (uint j = 0; j < TM; ++j) {
       const uint gm = m0 + tx + j * WG_M;
-      if (gm < p.m) y[p.y_first + gn * p.y_stride + gm] = acc[i * TM + j];
+      if (gm < p.m) y[p.y_first + Y_ROW(gn) * p.y_stride + gm] = acc[i * TM + j];
     }
   }
 }

@@ -11,6 +11,8 @@
 // each load brings 8 consecutive k at once. On lavapipe (8 lanes of AVX2) TM = 4, RN = 8
 // measured best: the 256 accumulators per invocation live in memory, so the vector path
 // runs the 8 FMAs of one accumulator back to back.
+//
+// With EXPERTS defined: the expert-batched GEMM of a MoE layer, as described in gemm.comp.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_shader_16bit_storage : enable
 #extension GL_EXT_control_flow_attributes : require
@@ -34,7 +36,23 @@ layout(push_constant) uniform Push {
   uint n, m, k;
   uint x_stride, w_stride, y_stride;  // row strides in elements
   uint x_first, w_first, y_first;     // first element of each binding (align_binding)
+#ifdef EXPERTS
+  uint expert_first;     // expert of grid z = 0
+  uint list_stride;      // entries per routing list (the number of tokens)
+  uint x_row_divisor;    // X row = entry / x_row_divisor
+  uint w_expert_stride;  // elements from one expert's matrix to the next
+#endif
 } p;
+
+#ifdef EXPERTS
+layout(std430, set = 0, binding = 3) readonly buffer Counts { uint counts[]; };
+layout(std430, set = 0, binding = 4) readonly buffer Lists { uint lists[]; };
+#define X_ROW(r) (lists[list_base + (r)] / p.x_row_divisor)
+#define Y_ROW(r) (lists[list_base + (r)])
+#else
+#define X_ROW(r) (r)
+#define Y_ROW(r) (r)
+#endif
 
 float acc[TILE_ROWS * TM];  // acc[row * TM + j]: row of the tile, column lane + j * SG
 
@@ -54,13 +72,23 @@ void main() {
   const uint lane = gl_LocalInvocationID.x;
   const uint m0 = gl_WorkGroupID.x * SG * TM;
   const uint n0 = gl_WorkGroupID.y * TILE_ROWS;
+#ifdef EXPERTS
+  const uint expert = p.expert_first + gl_WorkGroupID.z;
+  const uint n_rows = counts[expert];
+  const uint list_base = expert * p.list_stride;
+  const uint w_first = p.w_first + gl_WorkGroupID.z * p.w_expert_stride;
+  if (n0 >= n_rows) return;  // the whole workgroup (one subgroup)
+#else
+  const uint n_rows = p.n;
+  const uint w_first = p.w_first;
+#endif
   // Rows past n or m read the last row (no branches around loads) and are not stored.
   uint x_row[RN], w_row[TM];
   [[unroll]] for (uint q = 0; q < RN; ++q) {
-    x_row[q] = p.x_first + min(n0 + lane + q * SG, p.n - 1) * p.x_stride;
+    x_row[q] = p.x_first + X_ROW(min(n0 + lane + q * SG, n_rows - 1)) * p.x_stride;
   }
   [[unroll]] for (uint j = 0; j < TM; ++j) {
-    w_row[j] = p.w_first + min(m0 + lane + j * SG, p.m - 1) * p.w_stride;
+    w_row[j] = w_first + min(m0 + lane + j * SG, p.m - 1) * p.w_stride;
   }
   [[unroll]] for (uint i = 0; i < TILE_ROWS * TM; ++i) acc[i] = 0.0;
 
@@ -103,10 +131,10 @@ void main() {
 
   [[unroll]] for (uint row = 0; row < TILE_ROWS; ++row) {
     const uint gn = n0 + row;
-    if (gn >= p.n) break;
+    if (gn >= n_rows) break;
     [[unroll]] for (uint j = 0; j < TM; ++j) {
       const uint gm = m0 + lane + j * SG;
-      if (gm < p.m) y[p.y_first + gn * p.y_stride + gm] = acc[row * TM + j];
+      if (gm < p.m) y[p.y_first + Y_ROW(gn) * p.y_stride + gm] = acc[row * TM + j];
     }
   }
 }

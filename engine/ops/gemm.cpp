@@ -34,7 +34,9 @@ void check_fits(const GemmArgs& a, const char* what, const vk::BufferSpan& span,
   }
 }
 
-void check_tiles(const vk::DeviceInfo& device, const GemmTiles& t) {
+}  // namespace
+
+void check_gemm_tiles(const vk::DeviceInfo& device, const GemmTiles& t) {
   const uint64_t threads = uint64_t{t.wg_m} * t.wg_n;
   const uint64_t shared = t.kernel == GemmKernel::tiled
                               ? uint64_t{t.bk} * (t.wg_m * t.tm + 1 + t.wg_n * t.tn + 1) * 4
@@ -62,8 +64,6 @@ void check_tiles(const vk::DeviceInfo& device, const GemmTiles& t) {
                 " outputs each, bk " + std::to_string(t.bk) + ": " + problem);
   }
 }
-
-}  // namespace
 
 GemmTiles baseline_gemm_tiles() {
   return {GemmKernel::tiled, 16, 16, 4, 4, 16};
@@ -97,7 +97,7 @@ void gemm(vk::Stream& stream, const GemmArgs& args) {
                 ": the device cannot read 16-bit weights (no storageBuffer16BitAccess)");
   }
   GemmTiles t = a.tiles.value_or(default_gemm_tiles(context.info()));
-  check_tiles(context.info(), t);
+  check_gemm_tiles(context.info(), t);
   if (t.kernel == GemmKernel::shuffle) {
     // Few rows (decode, small batches): shrink the tile towards them rather than compute
     // clamped copies of the last row (powers of two, to keep the pipelines few).

@@ -32,6 +32,8 @@ struct GemmTiles {
 GemmTiles baseline_gemm_tiles();
 // The tiles measured fastest for the device's class (CPU, discrete GPU, ...).
 GemmTiles default_gemm_tiles(const vk::DeviceInfo& device);
+// Throws Error naming the problem when `tiles` cannot run on `device`.
+void check_gemm_tiles(const vk::DeviceInfo& device, const GemmTiles& tiles);
 
 struct GemmArgs {
   vk::BufferSpan x;  // [n rows, k] f32, rows x_stride elements apart

@@ -1,0 +1,150 @@
+#include "engine/ops/moe_experts.h"
+
+#include <algorithm>
+#include <bit>
+#include <string>
+#include <vector>
+
+#include "engine/vk/error.h"
+
+namespace vkmoe::ops {
+
+namespace {
+
+constexpr uint32_t kCombineGroup = 256;
+
+std::string shape_text(const MoeGemmArgs& a) {
+  return "moe_gemm_" + std::string(dtype_name(a.w_type)) + " (experts " +
+         std::to_string(a.experts) + ", m " + std::to_string(a.m) + ", k " + std::to_string(a.k) +
+         ", tokens " + std::to_string(a.tokens) + ", top-k " + std::to_string(a.top_k) + ")";
+}
+
+}  // namespace
+
+void moe_gemm(vk::Stream& stream, const MoeGemmArgs& a) {
+  vk::Context& context = stream.context();
+  const std::string what = shape_text(a);
+  if (a.experts == 0 || a.m == 0 || a.k == 0 || a.tokens == 0 || a.top_k == 0 ||
+      a.top_k > a.experts) {
+    throw Error(what + ": every size must be positive and top-k at most the experts");
+  }
+  const uint64_t w_bytes = dtype_bytes(a.w_type);
+  const uint64_t entries = uint64_t{a.tokens} * a.top_k;
+  const uint64_t x_rows = a.x_per_entry ? entries : a.tokens;
+  const uint64_t expert_bytes = uint64_t{a.m} * a.k * w_bytes;
+  if (a.x.size < x_rows * a.k * 4 || a.w.size < expert_bytes * a.experts ||
+      a.y.size < entries * a.m * 4 || a.counts.size < uint64_t{a.experts} * 4 ||
+      a.lists.size < uint64_t{a.experts} * a.tokens * 4) {
+    throw Error(what + ": a buffer is smaller than the shape needs");
+  }
+  if (a.w_type != DType::f32 && !context.info().storage_buffer_16bit) {
+    throw Error(what + ": the device cannot read 16-bit weights (no storageBuffer16BitAccess)");
+  }
+  const VkDeviceSize range = context.max_binding_range();
+  const VkDeviceSize alignment =
+      std::max<VkDeviceSize>(1, context.info().min_storage_buffer_offset_alignment);
+  if (x_rows * a.k * 4 + alignment > range || entries * a.m * 4 + alignment > range ||
+      uint64_t{a.experts} * a.tokens * 4 + alignment > range) {
+    throw Error(what + ": activations larger than one binding; run fewer tokens at a time");
+  }
+  if (expert_bytes + alignment > range) {
+    throw Error(what + ": one expert's matrix (" + std::to_string(expert_bytes) +
+                " bytes) is larger than one binding (maxStorageBufferRange)");
+  }
+
+  GemmTiles t = a.tiles.value_or(default_gemm_tiles(context.info()));
+  check_gemm_tiles(context.info(), t);
+  const bool shuffle = t.kernel == GemmKernel::shuffle;
+  if (shuffle) {  // an expert gets at most `tokens` rows: no taller tiles than that
+    const uint64_t row_groups = std::bit_ceil((uint64_t{a.tokens} + t.wg_m - 1) / t.wg_m);
+    t.tn = static_cast<uint32_t>(std::min<uint64_t>(t.tn, row_groups * t.wg_m));
+  }
+  const uint32_t tile_m = t.wg_m * t.tm, tile_n = t.wg_n * t.tn;
+  const std::string label = "moe_gemm_" + std::string(dtype_name(a.w_type));
+  const std::string variant =
+      shuffle ? "moe_gemm_shuffle_" + std::string(dtype_name(a.w_type)) : label;
+
+  const AlignedBinding bx = align_binding(context, a.x.sub(0, x_rows * a.k * 4), 4);
+  const AlignedBinding by = align_binding(context, a.y.sub(0, entries * a.m * 4), 4);
+  const AlignedBinding bc = align_binding(context, a.counts.sub(0, uint64_t{a.experts} * 4), 4);
+  const AlignedBinding bl =
+      align_binding(context, a.lists.sub(0, uint64_t{a.experts} * a.tokens * 4), 4);
+  if (bc.first_element != 0 || bl.first_element != 0) {
+    throw Error(what + ": counts and lists must start at a multiple of the binding alignment");
+  }
+  // As many experts per dispatch as one binding of W holds.
+  const uint32_t per_group = static_cast<uint32_t>(std::min<uint64_t>(
+      {a.experts, (range - alignment) / expert_bytes, context.info().max_workgroup_count[2]}));
+  for (uint32_t first = 0; first < a.experts; first += per_group) {
+    const uint32_t group = std::min(per_group, a.experts - first);
+    const AlignedBinding bw =
+        align_binding(context, a.w.sub(first * expert_bytes, group * expert_bytes),
+                      static_cast<uint32_t>(w_bytes));
+    const bool vector =
+        bx.first_element % 4 == 0 && a.k % 4 == 0 && bw.first_element % 8 == 0 && a.k % 8 == 0;
+    const std::vector<uint32_t> specialization =
+        shuffle ? std::vector<uint32_t>{t.wg_m, t.tm, t.tn / t.wg_m, vector ? 1u : 0u}
+                : std::vector<uint32_t>{t.wg_m, t.wg_n, t.tm, t.tn, t.bk};
+    const vk::Pipeline& pipeline =
+        context.pipelines().get(variant, specialization, {5, 13 * sizeof(uint32_t)});
+    const uint32_t push[] = {a.tokens,
+                             a.m,
+                             a.k,
+                             a.k,
+                             a.k,
+                             a.m,
+                             bx.first_element,
+                             bw.first_element,
+                             by.first_element,
+                             first,
+                             a.tokens,
+                             a.x_per_entry ? 1u : a.top_k,
+                             a.m * a.k};
+    const vk::Binding bindings[] = {{bx.span, vk::Access::read},
+                                    {bw.span, vk::Access::read},
+                                    {by.span, vk::Access::write},
+                                    {bc.span, vk::Access::read},
+                                    {bl.span, vk::Access::read}};
+    const vk::WorkGroups groups{(a.m + tile_m - 1) / tile_m, (a.tokens + tile_n - 1) / tile_n,
+                                group};
+    // Every entry is computed once: entries * m * k multiply-adds over the whole layer.
+    const double share = double(group) / a.experts;
+    const double flops = 2.0 * double(entries) * a.m * a.k * share;
+    const double bytes =
+        double(group) * double(expert_bytes) + share * double(entries) * (double(a.k) + a.m) * 4.0;
+    stream.dispatch(pipeline, bindings, std::as_bytes(std::span(push)), groups, label,
+                    {flops, bytes});
+  }
+}
+
+void moe_combine(vk::Stream& stream, vk::BufferSpan y, vk::BufferSpan weights, vk::BufferSpan out,
+                 uint32_t tokens, uint32_t columns, uint32_t top_k, bool accumulate) {
+  vk::Context& context = stream.context();
+  const uint64_t entries = uint64_t{tokens} * top_k;
+  if (y.size < entries * columns * 4 || weights.size < entries * 4 ||
+      out.size < uint64_t{tokens} * columns * 4) {
+    throw Error("moe_combine (tokens " + std::to_string(tokens) + ", columns " +
+                std::to_string(columns) + ", top-k " + std::to_string(top_k) +
+                "): a buffer is smaller than the shape needs");
+  }
+  const AlignedBinding by = align_binding(context, y.sub(0, entries * columns * 4), 4);
+  const AlignedBinding bw = align_binding(context, weights.sub(0, entries * 4), 4);
+  const AlignedBinding bo = align_binding(context, out.sub(0, uint64_t{tokens} * columns * 4), 4);
+  if (by.first_element != 0 || bw.first_element != 0) {
+    throw Error("moe_combine: y and weights must start at a multiple of the binding alignment");
+  }
+  const uint32_t specialization[] = {kCombineGroup};
+  const vk::Pipeline& pipeline = context.pipelines().get("moe_combine", specialization, {3, 20});
+  const uint32_t push[] = {tokens, columns, top_k, accumulate ? 1u : 0u, bo.first_element};
+  const vk::Binding bindings[] = {
+      {by.span, vk::Access::read},
+      {bw.span, vk::Access::read},
+      {bo.span, accumulate ? vk::Access::read_write : vk::Access::write}};
+  const uint64_t outputs = uint64_t{tokens} * columns;
+  stream.dispatch(pipeline, bindings, std::as_bytes(std::span(push)),
+                  linear_grid(context, outputs, kCombineGroup), "moe_combine",
+                  {2.0 * double(entries) * columns,
+                   4.0 * (double(entries) * columns + double(outputs) * (accumulate ? 2 : 1))});
+}
+
+}  // namespace vkmoe::ops
