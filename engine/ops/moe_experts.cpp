@@ -55,8 +55,11 @@ void moe_gemm(vk::Stream& stream, const MoeGemmArgs& a) {
   GemmTiles t = a.tiles.value_or(default_gemm_tiles(context.info()));
   check_gemm_tiles(context.info(), t);
   const bool shuffle = t.kernel == GemmKernel::shuffle;
-  if (shuffle) {  // an expert gets at most `tokens` rows: no taller tiles than that
-    const uint64_t row_groups = std::bit_ceil((uint64_t{a.tokens} + t.wg_m - 1) / t.wg_m);
+  if (shuffle) {
+    // Tiles about as tall as an expert's share of the entries: a taller tile computes
+    // clamped copies of its last row, and tiles past an expert's count exit at once.
+    const uint64_t mean_rows = (entries + a.experts - 1) / a.experts;
+    const uint64_t row_groups = std::bit_ceil((mean_rows + t.wg_m - 1) / t.wg_m);
     t.tn = static_cast<uint32_t>(std::min<uint64_t>(t.tn, row_groups * t.wg_m));
   }
   const uint32_t tile_m = t.wg_m * t.tm, tile_n = t.wg_n * t.tn;

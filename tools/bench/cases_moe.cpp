@@ -1,0 +1,92 @@
+// Benchmark cases for the MoE kernels at the shape of issue 5's bench model (hidden 1024,
+// 32 experts, top-4, expert FFN 512, f16): the fused router and the expert-batched GEMM of
+// gate_proj for a 128-token prompt, routed by random logits.
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/ops/moe_experts.h"
+#include "engine/ops/moe_router.h"
+#include "tools/bench/bench_case.h"
+
+namespace vkmoe::bench {
+namespace {
+
+struct Routing {
+  std::shared_ptr<vk::Buffer> logits, weights, choices, counts, lists;
+};
+
+Routing make_routing(vk::Context& context, vk::Stream& stream, uint32_t tokens, uint32_t experts,
+                     uint32_t top_k) {
+  std::mt19937 generator(7);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> logits(size_t{tokens} * experts);
+  for (float& v : logits) v = normal(generator);
+  auto buffer = [&](uint64_t bytes, const char* name) {
+    return std::make_shared<vk::Buffer>(context.create_buffer(bytes, name));
+  };
+  Routing r{buffer(logits.size() * 4, "logits"), buffer(uint64_t{tokens} * top_k * 4, "weights"),
+            buffer(uint64_t{tokens} * top_k * 4, "choices"),
+            buffer(uint64_t{experts} * 4, "counts"),
+            buffer(uint64_t{experts} * tokens * 4, "lists")};
+  stream.upload(r.logits->span(), logits.data(), logits.size() * 4);
+  ops::moe_router(stream, r.logits->span(), r.weights->span(), r.choices->span(), r.counts->span(),
+                  r.lists->span(), {tokens, experts, top_k, false});
+  return r;
+}
+
+std::vector<BenchCase> moe_cases(bool quick) {
+  const uint32_t tokens = quick ? 32 : 128, experts = 32, top_k = 4;
+  const uint32_t hidden = quick ? 256 : 1024, inner = quick ? 128 : 512;
+  const ops::DType type = ops::DType::f16;
+  const std::string shape = std::to_string(tokens) + "t_" + std::to_string(experts) + "e_k" +
+                            std::to_string(top_k) + "_" + std::to_string(inner) + "x" +
+                            std::to_string(hidden);
+
+  BenchCase gemm;
+  gemm.kernel = "moe_gemm_f16";
+  gemm.shape = shape;
+  gemm.bound = Bound::compute;
+  gemm.flops = 2.0 * tokens * top_k * double(inner) * hidden;
+  gemm.bytes = double(experts) * inner * hidden * 2 + double(tokens) * hidden * 4 +
+               double(tokens) * top_k * inner * 4;
+  gemm.prepare = [=](vk::Context& context, vk::Stream& stream) {
+    auto routing = std::make_shared<Routing>(make_routing(context, stream, tokens, experts, top_k));
+    auto x =
+        std::make_shared<vk::Buffer>(context.create_buffer(uint64_t{tokens} * hidden * 4, "x"));
+    auto w = std::make_shared<vk::Buffer>(
+        context.create_buffer(uint64_t{experts} * inner * hidden * 2, "w_gate"));
+    auto y = std::make_shared<vk::Buffer>(
+        context.create_buffer(uint64_t{tokens} * top_k * inner * 4, "gate_out"));
+    stream.fill(x->span(), 0x3c003c00u);
+    stream.fill(w->span(), 0x3c003c00u);
+    return std::function<void(vk::Stream&)>([=](vk::Stream& s) {
+      ops::moe_gemm(
+          s, {x->span(), w->span(), y->span(), routing->counts->span(), routing->lists->span(),
+              type, experts, inner, hidden, tokens, top_k, false, std::nullopt});
+    });
+  };
+
+  BenchCase router;
+  router.kernel = "moe_router";
+  router.shape =
+      std::to_string(tokens) + "t_" + std::to_string(experts) + "e_k" + std::to_string(top_k);
+  router.bound = Bound::memory;
+  router.bytes = 4.0 * tokens * experts + 12.0 * tokens * top_k;
+  router.prepare = [=](vk::Context& context, vk::Stream& stream) {
+    auto routing = std::make_shared<Routing>(make_routing(context, stream, tokens, experts, top_k));
+    return std::function<void(vk::Stream&)>([=](vk::Stream& s) {
+      ops::moe_router(s, routing->logits->span(), routing->weights->span(),
+                      routing->choices->span(), routing->counts->span(), routing->lists->span(),
+                      {tokens, experts, top_k, false});
+    });
+  };
+  return {router, gemm};
+}
+
+}  // namespace
+
+VKMOE_BENCH_CASES(moe_cases);
+
+}  // namespace vkmoe::bench
