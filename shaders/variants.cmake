@@ -40,3 +40,7 @@ vkmoe_shader(moe_gemm_shuffle_f32 gemm_shuffle.comp DEFINES WEIGHT_F32=1 EXPERTS
 vkmoe_shader(moe_gemm_shuffle_f16 gemm_shuffle.comp DEFINES WEIGHT_F16=1 EXPERTS=1)
 vkmoe_shader(moe_gemm_shuffle_bf16 gemm_shuffle.comp DEFINES WEIGHT_BF16=1 EXPERTS=1)
 vkmoe_shader(moe_combine moe_combine.comp)
+vkmoe_shader(embedding_f32 embedding.comp DEFINES WEIGHT_F32=1)
+vkmoe_shader(embedding_f16 embedding.comp DEFINES WEIGHT_F16=1)
+vkmoe_shader(embedding_bf16 embedding.comp DEFINES WEIGHT_BF16=1)
+vkmoe_shader(broadcast broadcast.comp)
