@@ -10,6 +10,7 @@ namespace vkmoe::cli {
 int run_devices(std::span<const std::string> args);
 int run_bench(std::span<const std::string> args);
 int run_info(std::span<const std::string> args);
+int run_logits(std::span<const std::string> args);
 int run_stats(std::span<const std::string> args);
 
 }  // namespace vkmoe::cli
@@ -25,6 +26,10 @@ const Command kCommands[] = {
      "vkmoe info -m MODEL [--ctx N]            model folder or .gguf: architecture, experts, "
      "parameters, dtypes, size, memory a run needs",
      vkmoe::cli::run_info},
+    {"logits",
+     "vkmoe logits -m MODEL (--tokens 1,2,3 | -p TEXT) [--out F.npy] [--all-positions]   one "
+     "forward: logits of the last (or every) position, float32 .npy",
+     vkmoe::cli::run_logits},
     {"bench", "vkmoe bench kernels [--json] [--quick] [-r N]   kernel rates vs. measured peak",
      vkmoe::cli::run_bench},
     {"stats", "vkmoe stats simulate|lse|rates --spec FILE ...   softmax-gated MoE regression lab",

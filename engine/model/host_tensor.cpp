@@ -1,0 +1,75 @@
+#include "engine/model/host_tensor.h"
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "loaders/quant_blocks.h"
+
+namespace vkmoe::model {
+
+ops::DType device_type(DType t) {
+  switch (t) {
+    case DType::kF16:
+      return ops::DType::f16;
+    case DType::kBF16:
+      return ops::DType::bf16;
+    default:
+      return ops::DType::f32;
+  }
+}
+
+bool decoded_on_host(DType t) {
+  return t != DType::kF32 && t != DType::kF16 && t != DType::kBF16;
+}
+
+HostTensor::HostTensor(const ResolvedTensor& t, ops::DType type)
+    : type_(type), elements_(t.view->numel()) {
+  const TensorView& v = *t.view;
+  const bool as_stored = device_type(v.dtype) == type && !decoded_on_host(v.dtype);
+  if (!as_stored && type != ops::DType::f32) {
+    throw std::invalid_argument(v.name + ": cannot convert " + std::string(dtype_name(v.dtype)) +
+                                " to " + std::string(ops::dtype_name(type)));
+  }
+  if (as_stored && t.rows == RowOrder::kAsIs) {
+    file_ = v.bytes;
+    return;
+  }
+  std::vector<std::byte> data;
+  if (as_stored) {
+    data.assign(v.bytes.begin(), v.bytes.end());
+  } else {
+    data.resize(static_cast<std::size_t>(elements_) * sizeof(float));
+    decode_to_f32(v.dtype, v.bytes,
+                  std::span<float>(reinterpret_cast<float*>(data.data()),
+                                   static_cast<std::size_t>(elements_)));
+  }
+  if (t.rows == RowOrder::kRopeInterleaved) {
+    // llama.cpp's converter interleaved the two rotary halves of each head; undo it row by row
+    // (a 1-D bias has rows of one element).
+    const std::int64_t rows = v.shape.empty() ? 1 : v.shape.front();
+    const std::size_t row_bytes =
+        static_cast<std::size_t>(elements_ / rows) * ops::dtype_bytes(type);
+    owned_.resize(data.size());
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const auto to = static_cast<std::size_t>(hf_row(r, t.rope_head_dim));
+      std::memcpy(owned_.data() + to * row_bytes,
+                  data.data() + static_cast<std::size_t>(r) * row_bytes, row_bytes);
+    }
+  } else {
+    owned_ = std::move(data);
+  }
+}
+
+std::span<const std::byte> HostTensor::range(std::int64_t first, std::int64_t count) const {
+  const std::span<const std::byte> all = owned_.empty() ? file_ : std::span(owned_);
+  const std::size_t bytes = ops::dtype_bytes(type_);
+  if (first < 0 || count < 0 || first + count > elements_) {
+    throw std::out_of_range("HostTensor::range: elements [" + std::to_string(first) + ", " +
+                            std::to_string(first + count) + ") of " + std::to_string(elements_));
+  }
+  return all.subspan(static_cast<std::size_t>(first) * bytes,
+                     static_cast<std::size_t>(count) * bytes);
+}
+
+}  // namespace vkmoe::model

@@ -1,0 +1,55 @@
+// A model's weights on the device, as the forward reads them. Every tensor goes up through one
+// stream's staging ring. GEMM weights keep their dtype when the kernels read it (F32, F16,
+// BF16); GGUF quants are decoded to f32 on the host for now (ModelWeights::decoded_on_host says
+// so). Norms and biases are f32. Routed experts are stacked [E, m, k] per projection whatever
+// the file's layout (per expert, fused gate_up, stacked), so one expert-batched GEMM reads them.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/ops/launch.h"
+#include "engine/vk/context.h"
+#include "loaders/model_description.h"
+
+namespace vkmoe::model {
+
+// `experts` nn.Linear weights of [rows, cols] back to back (experts = 1: a plain one).
+struct DeviceMatrix {
+  vk::Buffer buffer;
+  ops::DType type = ops::DType::f32;
+  uint32_t experts = 1, rows = 0, cols = 0;
+  bool present() const { return buffer.valid(); }
+};
+
+struct LayerWeights {
+  vk::Buffer attn_norm, ffn_norm;  // f32 [H]
+  DeviceMatrix q, k, v, o;
+  vk::Buffer q_bias, k_bias, v_bias;  // f32; absent without attention biases
+  bool moe = false;
+  DeviceMatrix gate, up, down;                          // dense MLP
+  DeviceMatrix router;                                  // [E, H]
+  DeviceMatrix experts_gate, experts_up, experts_down;  // [E, I, H], [E, I, H], [E, H, I]
+  DeviceMatrix shared_gate, shared_up, shared_down;     // absent without shared experts
+  DeviceMatrix shared_expert_gate;                      // [1, H], Qwen only
+};
+
+struct ModelWeights {
+  ModelConfig config;
+  DeviceMatrix embedding;    // [V, H]
+  vk::Buffer output_norm;    // f32 [H]
+  DeviceMatrix lm_head;      // absent when the embeddings are tied
+  vk::Buffer rope_inv_freq;  // f32 [head_dim / 2]
+  std::vector<LayerWeights> layers;
+  uint64_t device_bytes = 0;
+  bool decoded_on_host = false;  // some tensors were decoded to f32 on the host (GGUF quants)
+
+  const DeviceMatrix& output() const { return lm_head.present() ? lm_head : embedding; }
+};
+
+// Plans every buffer, checks the total fits the device (OutOfDeviceMemory with the numbers
+// before anything is allocated), then allocates and uploads. Throws Error for a config the
+// forward does not implement (rope scaling other than linear, routed_scaling_factor ≠ 1).
+ModelWeights load_model_weights(vk::Context& context, const ResolvedModel& model);
+
+}  // namespace vkmoe::model
