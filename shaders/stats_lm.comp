@@ -10,6 +10,16 @@
 // pass), and keeps the step only if the loss went down (lambda / 3), otherwise lambda * 4.
 // `iterations` steps per dispatch; theta and lambda persist in buffers between dispatches. At
 // the end the report holds the loss (1/n) r^T r and gradient (2/n) J^T r at the final theta.
+//
+// Where a pass over the rows is too long for one dispatch (a driver that ends long loops, see
+// engine/stats/README.md) the launcher runs the same steps in two phases instead:
+// - ACCUMULATE sums [J r]^T [J r] over rows [row_begin, row_end) at the pending point (the trial
+//   point, or theta itself before the first step) into the state's `sums`, one dispatch per
+//   part of the rows (the part with row_begin = 0 starts the sums);
+// - STEP decides the pending trial by its loss sums[P][P] (kept: theta, lambda / 3 and the
+//   normal matrix move to it; otherwise lambda * 4), writes the report, and with iterations = 1
+//   solves for the next trial point.
+// The trial's loss comes with its whole normal matrix, so a kept step needs no further pass.
 #extension GL_GOOGLE_include_directive : require
 
 layout(constant_id = 0) const uint GROUP_SIZE = 32;  // at least 32 (MAX_PER_LANE below)
@@ -22,15 +32,30 @@ layout(local_size_x_id = 0) in;
 layout(std430, set = 0, binding = 0) readonly buffer Data { float data[]; };
 layout(std430, set = 0, binding = 1) readonly buffer Problems { uint problems[]; };
 layout(std430, set = 0, binding = 2) buffer Params { float params[]; };
-layout(std430, set = 0, binding = 3) buffer Damping { float damping[]; };  // lambda per problem
+// Per problem (`state_stride` floats): lambda, then for the split phases (stride STATE) the
+// pending point (NONE, TRIAL or CURRENT), the trial point (P), the normal matrix at theta
+// (ENTRIES) and the sums at the pending point (ENTRIES). The fused phase uses lambda only.
+layout(std430, set = 0, binding = 3) buffer State { float state[]; };
 layout(std430, set = 0, binding = 4) writeonly buffer Report { float report[]; };
 
 layout(push_constant) uniform Push {
   uint problem_first;
   uint data_first;
   uint iterations;
-  float bound;  // trial points are projected onto [-bound, bound]
+  float bound;     // trial points are projected onto [-bound, bound]
+  uint row_begin;  // ACCUMULATE: rows of each problem summed (clipped to the problem's rows)
+  uint row_end;
+  uint phase;         // FUSED, ACCUMULATE or STEP
+  uint state_stride;  // floats per problem in the state buffer: 1 (FUSED) or STATE
 } p;
+
+const uint FUSED = 0;
+const uint ACCUMULATE = 1;
+const uint STEP = 2;
+
+const float NONE = 0.0;     // no pending point
+const float TRIAL = 1.0;    // the trial point of the state
+const float CURRENT = 2.0;  // theta itself, before the first step
 
 #include "stats_moe.glsl"
 
@@ -42,6 +67,10 @@ const uint WORK = TILE > ENTRIES ? TILE : ENTRIES;
 const uint PER_LANE = (ENTRIES + GROUP_SIZE - 1) / GROUP_SIZE;
 const uint MAX_PER_LANE = ((MAX_P + 1) * (MAX_P + 2) / 2 + 31) / 32;
 const float MAX_DAMPING = 1.0e10;
+const uint STATE = 2 + P + 2 * ENTRIES;    // state floats per problem for the split phases
+const uint TRIAL_AT = 2;                   // offsets in a problem's state
+const uint NORMAL_AT = TRIAL_AT + P;
+const uint SUMS_AT = NORMAL_AT + ENTRIES;
 
 shared float normal[ENTRIES];
 shared float work[WORK];  // a tile of rows, or the Cholesky factor, or loss partials
@@ -59,13 +88,13 @@ uint packed_row(uint e) {
   return r;
 }
 
-// `normal` = [J r]^T [J r] at theta. Call in uniform control flow.
-void normal_equations(uint lane, uint first, uint rows) {
+// `normal` = [J r]^T [J r] over rows [begin, end) at theta. Call in uniform control flow.
+void normal_equations(uint lane, uint first, uint begin, uint end) {
   float acc[MAX_PER_LANE];
   for (uint t = 0; t < PER_LANE; ++t) acc[t] = 0.0;
-  for (uint tile = 0; tile < rows; tile += GROUP_SIZE) {
+  for (uint tile = begin; tile < end; tile += GROUP_SIZE) {
     const uint s = tile + lane;
-    if (s < rows) {
+    if (s < end) {
       float jac[MAX_P];
       work[lane * Q + P] = residual_and_jacobian(p.data_first + (first + s) * (D + 1), jac);
       for (uint q = 0; q < P; ++q) work[lane * Q + q] = jac[q];
@@ -156,17 +185,10 @@ void solve(uint lane, float lambda) {
   barrier();
 }
 
-void main() {
-  const uint lane = gl_LocalInvocationID.x;
-  const uint problem = p.problem_first + gl_WorkGroupID.x;
-  const uint first = problems[2 * problem];
-  const uint rows = problems[2 * problem + 1];
-  const uint base = problem * P;
-  for (uint q = lane; q < P; q += GROUP_SIZE) theta[q] = params[base + q];
-  float lambda = damping[problem];
-  barrier();
-
-  normal_equations(lane, first, rows);
+// The whole refinement in one dispatch: the normal matrix at theta, then `iterations` steps.
+void fused(uint lane, uint problem, uint first, uint rows) {
+  float lambda = state[problem * p.state_stride];
+  normal_equations(lane, first, 0, rows);
   float loss = normal[packed_index(P, P)];
   for (uint it = 0; it < p.iterations && lambda < MAX_DAMPING; ++it) {
     solve(lane, lambda);
@@ -182,7 +204,7 @@ void main() {
     const float trial = loss_pass(lane, first, rows);
     if (trial < loss) {
       lambda = max(lambda / 3.0, 1.0e-9);
-      normal_equations(lane, first, rows);
+      normal_equations(lane, first, 0, rows);
       loss = normal[packed_index(P, P)];
     } else {
       for (uint q = lane; q < P; q += GROUP_SIZE) theta[q] = saved[q];
@@ -190,14 +212,85 @@ void main() {
       lambda *= 4.0;
     }
   }
+  if (lane == 0) state[problem * p.state_stride] = lambda;
+}
+
+// One part of a pass: sums[J r]^T [J r] over this dispatch's rows at the pending point.
+void accumulate(uint lane, uint problem, uint first, uint rows) {
+  const uint held = problem * p.state_stride;
+  const float pending = state[held + 1];  // the same for the whole workgroup
+  const uint begin = min(p.row_begin, rows), end = min(p.row_end, rows);
+  if (pending == NONE || (begin == end && p.row_begin != 0)) return;
+  if (pending == TRIAL) {
+    for (uint q = lane; q < P; q += GROUP_SIZE) theta[q] = state[held + TRIAL_AT + q];
+    barrier();
+  }
+  normal_equations(lane, first, begin, end);
+  for (uint e = lane; e < ENTRIES; e += GROUP_SIZE) {
+    const float before = p.row_begin == 0 ? 0.0 : state[held + SUMS_AT + e];
+    state[held + SUMS_AT + e] = before + normal[e];
+  }
+}
+
+// Decides the pending point, then (iterations = 1) solves for the next trial point.
+void step_phase(uint lane, uint problem) {
+  const uint held = problem * p.state_stride;
+  float lambda = state[held];
+  const float pending = state[held + 1];
+  const bool take = pending == CURRENT ||
+                    (pending == TRIAL && state[held + SUMS_AT + packed_index(P, P)] <
+                                             state[held + NORMAL_AT + packed_index(P, P)]);
+  if (pending == TRIAL) lambda = take ? max(lambda / 3.0, 1.0e-9) : lambda * 4.0;
+  barrier();  // every invocation has read the state it is about to change
+  for (uint e = lane; e < ENTRIES; e += GROUP_SIZE) {
+    normal[e] = state[held + (take ? SUMS_AT : NORMAL_AT) + e];
+    if (take) state[held + NORMAL_AT + e] = normal[e];
+  }
+  if (take && pending == TRIAL) {
+    for (uint q = lane; q < P; q += GROUP_SIZE) theta[q] = state[held + TRIAL_AT + q];
+  }
+  barrier();
+  float next = NONE;
+  if (p.iterations > 0 && lambda < MAX_DAMPING) {
+    solve(lane, lambda);
+    if (factored) {
+      for (uint q = lane; q < P; q += GROUP_SIZE) {
+        state[held + TRIAL_AT + q] = clamp(theta[q] + step[q], -p.bound, p.bound);
+      }
+      next = TRIAL;
+    } else {
+      lambda *= 4.0;
+    }
+  }
+  if (lane == 0) {
+    state[held] = lambda;
+    state[held + 1] = next;
+  }
+}
+
+void main() {
+  const uint lane = gl_LocalInvocationID.x;
+  const uint problem = p.problem_first + gl_WorkGroupID.x;
+  const uint first = problems[2 * problem];
+  const uint rows = problems[2 * problem + 1];
+  const uint base = problem * P;
+  for (uint q = lane; q < P; q += GROUP_SIZE) theta[q] = params[base + q];
+  barrier();
+
+  if (p.phase == ACCUMULATE) {
+    accumulate(lane, problem, first, rows);
+    return;
+  }
+  if (p.phase == STEP) {
+    step_phase(lane, problem);
+  } else {
+    fused(lane, problem, first, rows);
+  }
 
   const float mean_scale = 1.0 / float(rows);
   for (uint q = lane; q < P; q += GROUP_SIZE) {
     params[base + q] = theta[q];
     report[problem * Q + 1 + q] = 2.0 * mean_scale * normal[packed_index(P, q)];
   }
-  if (lane == 0) {
-    report[problem * Q] = mean_scale * loss;
-    damping[problem] = lambda;
-  }
+  if (lane == 0) report[problem * Q] = mean_scale * normal[packed_index(P, P)];
 }

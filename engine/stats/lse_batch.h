@@ -66,6 +66,7 @@ struct LseBatchResult {
   std::vector<float> parameters;  // problems * parameters
   std::vector<double> objective;  // L at the final parameters, per problem
   std::vector<float> gradient;    // dL/dtheta at the final parameters, problems * parameters
+  uint64_t dispatches = 0;        // GPU fits: the dispatches recorded
 };
 
 // Throws Error naming the first inconsistency (sizes, limits, empty data sets).

@@ -11,15 +11,21 @@ namespace vkmoe::stats {
 
 namespace {
 
-constexpr uint32_t kGroupSize = 64;
-constexpr uint32_t kRefineGroupSize = 32;  // stats_lm.comp needs at least 32
+enum class RefinePhase : uint32_t { fused = 0, accumulate = 1, step = 2 };
 
 struct RefinePush {
   uint32_t problem_first;
   uint32_t data_first;
   uint32_t iterations;
   float bound;
+  uint32_t row_begin;
+  uint32_t row_end;
+  RefinePhase phase;
+  uint32_t state_stride;
 };
+
+// stats_lse.comp's flags.
+constexpr uint32_t kReport = 1, kCarryIn = 2, kCarryOut = 4;
 
 struct Push {
   uint32_t problem_first;
@@ -32,6 +38,9 @@ struct Push {
   float beta2;
   float epsilon;
   float bound;
+  uint32_t row_begin;
+  uint32_t row_end;
+  uint32_t flags;
 };
 
 // The data sets packed back to back into one buffer, in groups that each fit one binding
@@ -110,19 +119,41 @@ LseBatchResult run_batch(vk::Context& context, const LseBatch& batch, const LseO
     group_problem_first[g] = std::min(group_problem_first[g], group_problem_first[g + 1]);
   }
 
+  uint32_t max_rows = 0;
+  for (const Dataset* d : batch.datasets) max_rows = std::max(max_rows, d->samples);
+  LseOptimiser steps = optimiser;
+  if (evaluate_only) steps.adam.iterations = steps.refine.iterations = 0;
+  const GpuFitPlan plan =
+      plan_gpu_fit(context.info().max_loop_iterations, batch, max_rows, steps, options);
+
+  // Per problem: Adam's moments and carried sums; LM's damping, trial point and normal matrices
+  // (the layouts the kernels document).
   const uint64_t report_stride = parameters + 1;
+  const uint64_t adam_stride = 3 * uint64_t{parameters} + 1;
+  const uint64_t entries = (parameters + 1) * (parameters + 2) / 2;
+  // Split refinement keeps its normal matrices per problem; fused only the damping.
+  const uint64_t lm_state = plan.refine.split ? 2 + parameters + 2 * entries : 1;
   vk::Buffer data = context.create_buffer(packed.values.size() * sizeof(float), "lse_data");
   vk::Buffer problem_table = context.create_buffer(table.size() * sizeof(uint32_t), "lse_problems");
   vk::Buffer theta = context.create_buffer(start.size() * sizeof(float), "lse_params");
-  vk::Buffer moments = context.create_buffer(2 * start.size() * sizeof(float), "lse_moments");
+  vk::Buffer adam_state =
+      context.create_buffer(problems * adam_stride * sizeof(float), "lse_adam_state");
   vk::Buffer report = context.create_buffer(problems * report_stride * sizeof(float), "lse_report");
-  vk::Buffer damping = context.create_buffer(problems * sizeof(float), "lse_damping");
+  const uint32_t refine = steps.refine.iterations;
+  if (problems * lm_state * sizeof(float) > context.max_binding_range()) {
+    throw Error("lse: the Levenberg-Marquardt state of " + std::to_string(problems) +
+                " problems (" + std::to_string(problems * lm_state * sizeof(float)) +
+                " bytes) does not fit one binding (maxStorageBufferRange " +
+                std::to_string(context.max_binding_range()) + " bytes); fit fewer at a time");
+  }
+  vk::Buffer refine_state = context.create_buffer(
+      (refine > 0 ? problems * lm_state : 1) * sizeof(float), "lse_refine_state");
 
   vk::Stream stream(context);
   stream.upload(data.span(), packed.values.data(), packed.values.size() * sizeof(float));
   stream.upload(problem_table.span(), table.data(), table.size() * sizeof(uint32_t));
   stream.upload(theta.span(), start.data(), start.size() * sizeof(float));
-  stream.fill(moments.span(), 0u);
+  stream.fill(adam_state.span(), 0u);
 
   const uint32_t max_groups = context.info().max_workgroup_count[0];
   // Records one dispatch of `pipeline` per data group (and per maxComputeWorkGroupCount
@@ -152,55 +183,99 @@ LseBatchResult run_batch(vk::Context& context, const LseBatch& batch, const LseO
       }
     }
   };
-  const uint32_t specialization[] = {kGroupSize, static_cast<uint32_t>(batch.family), batch.degree,
-                                     batch.experts, batch.dimension};
+  const uint32_t specialization[] = {kAdamGroupSize, static_cast<uint32_t>(batch.family),
+                                     batch.degree, batch.experts, batch.dimension};
 
-  // Adam: always at least one dispatch, which also writes the report (iterations = 0 only
-  // evaluates).
+  // Adam. The last dispatch also writes the report (iterations = 0 only evaluates).
   const vk::Pipeline& adam =
       context.pipelines().get("stats_lse", specialization, {5, sizeof(Push)});
-  const uint32_t total = evaluate_only ? 0 : schedule.iterations;
-  uint32_t done = 0;
-  // The loop ends with a dispatch of 0 steps: the report comes from a short dispatch of its
-  // own (on lavapipe the report written at the end of a long multi-step dispatch read back as
-  // zeros; see the README of engine/stats).
-  do {
-    const uint32_t steps = std::min(options.iterations_per_dispatch, total - done);
-    // Per row and step: gates, experts and gradient, about 12 flops per parameter.
-    launch_groups(adam, moments, 12.0 * parameters * (steps + 1),
+  const auto adam_dispatch = [&](uint32_t step_first, uint32_t count, uint32_t row_begin,
+                                 uint32_t row_end, uint32_t flags) {
+    // Per row and pass: gates, experts and gradient, about 12 flops per parameter.
+    const double passes = (flags & kCarryOut) ? 1.0 : count + ((flags & kReport) ? 1.0 : 0.0);
+    const double part = plan.adam.split ? double(plan.adam.rows_per_part) / max_rows : 1.0;
+    launch_groups(adam, adam_state, 12.0 * parameters * passes * std::min(part, 1.0),
                   [&](uint32_t first, uint32_t data_first) {
                     return Push{first,
                                 data_first,
-                                steps,
-                                done + 1,
+                                count,
+                                step_first,
                                 schedule.learning_rate,
                                 schedule.log_decay(),
                                 schedule.beta1,
                                 schedule.beta2,
                                 schedule.epsilon,
-                                optimiser.parameter_bound};
+                                optimiser.parameter_bound,
+                                row_begin,
+                                row_end,
+                                flags};
                   });
-    done += steps;
-    if (steps == 0) break;
-  } while (true);
+  };
+  const uint32_t total = steps.adam.iterations;
+  if (!plan.adam.split) {
+    for (uint32_t done = 0;;) {
+      const uint32_t count = std::min(plan.adam.steps_per_dispatch, total - done);
+      const bool last = done + count == total;
+      adam_dispatch(done + 1, count, 0, UINT32_MAX, last ? kReport : 0);
+      done += count;
+      if (last) break;
+    }
+  } else {
+    // Pass t (t < total: step t + 1; t = total: the report) in parts, carried in `adam_state`.
+    for (uint32_t pass = 0; pass <= total; ++pass) {
+      for (uint32_t part = 0; part < plan.adam.parts; ++part) {
+        const bool last_part = part + 1 == plan.adam.parts;
+        const uint32_t flags = (part > 0 ? kCarryIn : 0) | (!last_part ? kCarryOut : 0) |
+                               (last_part && pass == total ? kReport : 0);
+        const uint32_t row_begin = part * plan.adam.rows_per_part;
+        adam_dispatch(pass + 1, last_part && pass < total ? 1 : 0, row_begin,
+                      last_part ? UINT32_MAX : row_begin + plan.adam.rows_per_part, flags);
+      }
+    }
+  }
 
   // Levenberg-Marquardt refinement.
-  const uint32_t refine = evaluate_only ? 0 : optimiser.refine.iterations;
   if (refine > 0) {
-    const std::vector<float> lambda(problems, optimiser.refine.initial_damping);
-    stream.upload(damping.span(), lambda.data(), lambda.size() * sizeof(float));
-    const uint32_t lm_specialization[] = {kRefineGroupSize, static_cast<uint32_t>(batch.family),
+    // Damping, and (split plans) the normal matrix at theta is pending.
+    std::vector<float> initial(problems * lm_state, 0.0f);
+    for (uint32_t slot = 0; slot < problems; ++slot) {
+      initial[slot * lm_state] = optimiser.refine.initial_damping;
+      if (plan.refine.split) initial[slot * lm_state + 1] = 2.0f;  // stats_lm.comp's CURRENT
+    }
+    stream.upload(refine_state.span(), initial.data(), initial.size() * sizeof(float));
+    const uint32_t lm_specialization[] = {kLmGroupSize, static_cast<uint32_t>(batch.family),
                                           batch.degree, batch.experts, batch.dimension};
     const vk::Pipeline& lm =
         context.pipelines().get("stats_lm", lm_specialization, {5, sizeof(RefinePush)});
-    for (uint32_t finished = 0; finished < refine;) {
-      const uint32_t steps = std::min(options.refine_iterations_per_dispatch, refine - finished);
-      // Per row and step: the normal matrix, about (P + 1)^2 flops, and a trial loss.
-      launch_groups(lm, damping, (parameters + 1.0) * (parameters + 14.0) * steps,
-                    [&](uint32_t first, uint32_t data_first) {
-                      return RefinePush{first, data_first, steps, optimiser.parameter_bound};
-                    });
-      finished += steps;
+    // Per row and step: the normal matrix, about (P + 1)^2 flops, and a trial loss.
+    const double row_flops = (parameters + 1.0) * (parameters + 14.0);
+    const auto lm_dispatch = [&](uint32_t count, uint32_t row_begin, uint32_t row_end,
+                                 RefinePhase phase, double flops_per_row) {
+      launch_groups(lm, refine_state, flops_per_row, [&](uint32_t first, uint32_t data_first) {
+        return RefinePush{first,     data_first, count, optimiser.parameter_bound,
+                          row_begin, row_end,    phase, static_cast<uint32_t>(lm_state)};
+      });
+    };
+    if (!plan.refine.split) {
+      for (uint32_t finished = 0; finished < refine;) {
+        const uint32_t count = std::min(plan.refine.steps_per_dispatch, refine - finished);
+        lm_dispatch(count, 0, UINT32_MAX, RefinePhase::fused, row_flops * count);
+        finished += count;
+      }
+    } else {
+      const double part = std::min(1.0, double(plan.refine.rows_per_part) / max_rows);
+      // The normal matrix at the start, then per step a solve and the trial's normal matrix in
+      // parts; the last step dispatch only decides.
+      for (uint32_t step = 0; step <= refine; ++step) {
+        if (step > 0) lm_dispatch(1, 0, 0, RefinePhase::step, 0.0);
+        for (uint32_t p = 0; p < plan.refine.parts; ++p) {
+          const uint32_t row_begin = p * plan.refine.rows_per_part;
+          const bool last_part = p + 1 == plan.refine.parts;
+          lm_dispatch(0, row_begin, last_part ? UINT32_MAX : row_begin + plan.refine.rows_per_part,
+                      RefinePhase::accumulate, row_flops * part);
+        }
+      }
+      lm_dispatch(0, 0, 0, RefinePhase::step, 0.0);
     }
   }
 
@@ -209,6 +284,7 @@ LseBatchResult run_batch(vk::Context& context, const LseBatch& batch, const LseO
   stream.download(report.span(), reported.data(), reported.size() * sizeof(float));
   stream.finish();
 
+  result.dispatches = stream.dispatch_count();
   result.parameters.resize(start.size());
   result.gradient.resize(start.size());
   result.objective.resize(problems);

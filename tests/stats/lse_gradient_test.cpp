@@ -169,7 +169,8 @@ namespace vkmoe::test {
 namespace {
 
 // Regression: after a long dispatch (50 steps over 1e5 rows) the report read back as zeros on
-// lavapipe when the last step dispatch also wrote it; it now comes from a dispatch of its own.
+// lavapipe: the dispatch passed lavapipe's loop limit, so its loops ended early and the report
+// pass never ran. The launcher now cuts such fits into shorter dispatches (lse_plan.h).
 using LseLongDispatchTest = GpuTest;
 TEST_F(LseLongDispatchTest, ReportMatchesTheFinalParameters) {
   const Problems p = make_problems(ExpertFamily::sigmoid, 1, {100000}, 1);
