@@ -11,6 +11,7 @@ int run_devices(std::span<const std::string> args);
 int run_bench(std::span<const std::string> args);
 int run_info(std::span<const std::string> args);
 int run_logits(std::span<const std::string> args);
+int run_run(std::span<const std::string> args);
 int run_stats(std::span<const std::string> args);
 
 }  // namespace vkmoe::cli
@@ -30,7 +31,13 @@ const Command kCommands[] = {
      "vkmoe logits -m MODEL (--tokens 1,2,3 | -p TEXT) [--out F.npy] [--all-positions]   one "
      "forward: logits of the last (or every) position, float32 .npy",
      vkmoe::cli::run_logits},
-    {"bench", "vkmoe bench kernels [--json] [--quick] [-r N]   kernel rates vs. measured peak",
+    {"run",
+     "vkmoe run -m MODEL -p TEXT [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S]   generate "
+     "text, streamed, with timings",
+     vkmoe::cli::run_run},
+    {"bench",
+     "vkmoe bench kernels|stats|tokenizer [...] | bench -m MODEL [-p 128] [-n 32] [-r 5] [--json]"
+     "   kernels vs. measured peak, fits/s, tokenizer MB/s, model pp/tg tokens/s",
      vkmoe::cli::run_bench},
     {"stats", "vkmoe stats simulate|lse|rates --spec FILE ...   softmax-gated MoE regression lab",
      vkmoe::cli::run_stats},
