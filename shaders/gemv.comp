@@ -1,6 +1,13 @@
 #version 450
 // y[m] = W[m, k] . x[k] with W in f32, f16 or bf16 (weights.glsl), x and y in f32,
-// accumulation in f32: the decode-time product of one token with an nn.Linear weight.
+// accumulation in f32: the decode-time product of one token with an nn.Linear weight. Grid z
+// runs over vectors (a few tokens at once), each with its own row of X and of Y.
+//
+// EXPERTS (the decode step of a MoE layer): vector z is routing entry z = token·top_k + j, its
+// weight matrix is expert choices[z] of a stack [experts, m, k], read on the GPU — the host
+// never learns which experts were chosen. X row is z / x_divisor (the token, or the entry
+// itself for down_proj). A dispatch binds experts [expert_first, expert_first + expert_count)
+// of the stack; entries that chose another expert leave at once.
 //
 // K_THREADS invocations share a row, striding over k so that neighbouring invocations read
 // neighbouring weights; each invocation serves RPI rows at once, so one load of x feeds RPI
@@ -29,11 +36,17 @@ const uint GROUP_SIZE = K_THREADS * ROWS;
 layout(std430, set = 0, binding = 1) readonly buffer Input { float x[]; };
 layout(std430, set = 0, binding = 1) readonly buffer InputVectors { vec4 x_vectors[]; };
 layout(std430, set = 0, binding = 2) writeonly buffer Output { float y[]; };
+#if defined(EXPERTS)
+layout(std430, set = 0, binding = 3) readonly buffer Choices { uint choices[]; };
+#endif
 
 layout(push_constant) uniform Push {
   uint m, k;
   uint w_stride;                   // row stride of W in elements
   uint w_first, x_first, y_first;  // first element of each binding (align_binding)
+  uint x_stride, y_stride;         // elements between the rows of X and Y (vectors)
+  uint x_divisor;                  // EXPERTS: X row = entry / x_divisor
+  uint expert_first, expert_count, expert_stride;  // EXPERTS: bound experts, elements each
 } p;
 
 shared float partial[RPI * GROUP_SIZE];
@@ -43,12 +56,24 @@ void main() {
   const uint lane = local % K_THREADS;
   const uint group = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
   const uint first_row = (group * ROWS + local / K_THREADS) * RPI;
+  const uint vector_index = gl_WorkGroupID.z;
+  uint w_base = p.w_first;
+#if defined(EXPERTS)
+  // Uniform over the workgroup, so the early return leaves no barrier half-reached.
+  const uint expert = choices[vector_index];
+  if (expert < p.expert_first || expert - p.expert_first >= p.expert_count) return;
+  w_base += (expert - p.expert_first) * p.expert_stride;
+  const uint x_base = p.x_first + (vector_index / p.x_divisor) * p.x_stride;
+#else
+  const uint x_base = p.x_first + vector_index * p.x_stride;
+#endif
+  const uint y_base = p.y_first + vector_index * p.y_stride;
 
   // Rows past m read the last row (no branch around the loads) and are not stored.
   uint row_start[RPI];
   float sum[RPI];
   [[unroll]] for (uint r = 0; r < RPI; ++r) {
-    row_start[r] = p.w_first + min(first_row + r, p.m - 1) * p.w_stride;
+    row_start[r] = w_base + min(first_row + r, p.m - 1) * p.w_stride;
     sum[r] = 0.0;
   }
 
@@ -56,8 +81,8 @@ void main() {
   if (VECTOR == 1) {
     const uint groups = p.k / 8;
     for (uint g = lane; g < groups; g += K_THREADS) {
-      const vec4 x_lo = x_vectors[p.x_first / 4 + 2 * g];
-      const vec4 x_hi = x_vectors[p.x_first / 4 + 2 * g + 1];
+      const vec4 x_lo = x_vectors[x_base / 4 + 2 * g];
+      const vec4 x_hi = x_vectors[x_base / 4 + 2 * g + 1];
       [[unroll]] for (uint r = 0; r < RPI; ++r) {
         vec4 w_lo, w_hi;
         load_weights8(row_start[r] / 8 + g, w_lo, w_hi);
@@ -67,7 +92,7 @@ void main() {
     scalar_from = groups * 8;
   }
   for (uint i = scalar_from + lane; i < p.k; i += K_THREADS) {
-    const float xi = x[p.x_first + i];
+    const float xi = x[x_base + i];
     [[unroll]] for (uint r = 0; r < RPI; ++r) {
       sum[r] = fma(load_weight(row_start[r] + i), xi, sum[r]);
     }
@@ -75,7 +100,7 @@ void main() {
 
   if (K_THREADS == 1) {
     [[unroll]] for (uint r = 0; r < RPI; ++r) {
-      if (first_row + r < p.m) y[p.y_first + first_row + r] = sum[r];
+      if (first_row + r < p.m) y[y_base + first_row + r] = sum[r];
     }
     return;
   }
@@ -94,7 +119,7 @@ void main() {
     [[unroll]] for (uint r = 0; r < RPI; ++r) {
       float total = 0.0;
       for (uint s = 0; s < per_row; ++s) total += partial[r * GROUP_SIZE + first_subgroup + s];
-      if (first_row + r < p.m) y[p.y_first + first_row + r] = total;
+      if (first_row + r < p.m) y[y_base + first_row + r] = total;
     }
   }
 #else
@@ -110,7 +135,7 @@ void main() {
   }
   if (lane == 0) {
     [[unroll]] for (uint r = 0; r < RPI; ++r) {
-      if (first_row + r < p.m) y[p.y_first + first_row + r] = partial[r * GROUP_SIZE + local];
+      if (first_row + r < p.m) y[y_base + first_row + r] = partial[r * GROUP_SIZE + local];
     }
   }
 #endif

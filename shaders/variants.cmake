@@ -40,6 +40,13 @@ vkmoe_shader(moe_gemm_shuffle_f32 gemm_shuffle.comp DEFINES WEIGHT_F32=1 EXPERTS
 vkmoe_shader(moe_gemm_shuffle_f16 gemm_shuffle.comp DEFINES WEIGHT_F16=1 EXPERTS=1)
 vkmoe_shader(moe_gemm_shuffle_bf16 gemm_shuffle.comp DEFINES WEIGHT_BF16=1 EXPERTS=1)
 vkmoe_shader(moe_combine moe_combine.comp)
+# Decode-time expert GEMV: the expert of each routing entry read on the GPU.
+vkmoe_shader(moe_gemv_f32 gemv.comp DEFINES WEIGHT_F32=1 EXPERTS=1)
+vkmoe_shader(moe_gemv_f16 gemv.comp DEFINES WEIGHT_F16=1 EXPERTS=1)
+vkmoe_shader(moe_gemv_bf16 gemv.comp DEFINES WEIGHT_BF16=1 EXPERTS=1)
+vkmoe_shader(moe_gemv_f32_subgroup gemv.comp DEFINES WEIGHT_F32=1 EXPERTS=1 SUBGROUP=1)
+vkmoe_shader(moe_gemv_f16_subgroup gemv.comp DEFINES WEIGHT_F16=1 EXPERTS=1 SUBGROUP=1)
+vkmoe_shader(moe_gemv_bf16_subgroup gemv.comp DEFINES WEIGHT_BF16=1 EXPERTS=1 SUBGROUP=1)
 vkmoe_shader(embedding_f32 embedding.comp DEFINES WEIGHT_F32=1)
 vkmoe_shader(embedding_f16 embedding.comp DEFINES WEIGHT_F16=1)
 vkmoe_shader(embedding_bf16 embedding.comp DEFINES WEIGHT_BF16=1)

@@ -7,6 +7,7 @@
 #include "engine/ops/broadcast.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/gemm.h"
+#include "engine/ops/gemv.h"
 #include "engine/ops/moe_experts.h"
 #include "engine/ops/moe_router.h"
 #include "engine/ops/rmsnorm.h"
@@ -19,6 +20,11 @@ namespace {
 uint32_t dim(std::int64_t v) {
   return static_cast<uint32_t>(v);
 }  // limits: model_config.h
+
+// Up to this many tokens a forward multiplies by GEMV (weights read once per token, every
+// load feeding a whole row) rather than GEMM (tiles that pay off only with many rows): decode
+// and short chunks. Measured with `vkmoe bench -m` on the bench model.
+constexpr uint32_t kGemvMaxTokens = 4;
 
 // Kernels bind whole spans; a buffer of nothing is still one word so every binding is valid.
 vk::Buffer floats(vk::Context& context, uint64_t count, const char* name) {
@@ -69,6 +75,12 @@ ForwardScratch::ForwardScratch(vk::Context& context, const ModelConfig& c, uint3
 
 void linear(vk::Stream& stream, vk::BufferSpan x, const DeviceMatrix& w, vk::BufferSpan y,
             uint32_t n) {
+  if (n <= kGemvMaxTokens) {
+    ops::gemv(
+        stream,
+        {.w = w.buffer.span(), .x = x, .y = y, .w_type = w.type, .m = w.rows, .k = w.cols, .n = n});
+    return;
+  }
   ops::GemmArgs a;
   a.x = x;
   a.w = w.buffer.span();
@@ -134,32 +146,41 @@ void routed_experts(vk::Stream& stream, const ModelConfig& c, const LayerWeights
   ops::moe_router(stream, s.router_logits.span(), s.route_weights.span(), s.choices.span(),
                   s.counts.span(), s.lists.span(), {T, E, K, renormalise});
 
-  ops::MoeGemmArgs a;
-  a.x = s.h.span();
-  a.counts = s.counts.span();
-  a.lists = s.lists.span();
-  a.experts = E;
-  a.tokens = T;
-  a.top_k = K;
-  a.m = I;
-  a.k = H;
-  a.w = w.experts_gate.buffer.span();
-  a.w_type = w.experts_gate.type;
-  a.y = s.exp_gate.span();
-  ops::moe_gemm(stream, a);
-  a.w = w.experts_up.buffer.span();
-  a.w_type = w.experts_up.type;
-  a.y = s.exp_up.span();
-  ops::moe_gemm(stream, a);
+  // One expert product: input rows through the chosen experts of `w` into `out` (m rows of
+  // out per entry), by the decode GEMV for a few tokens, else the expert-batched GEMM.
+  const auto product = [&](vk::BufferSpan in, const DeviceMatrix& weights, vk::BufferSpan out,
+                           bool per_entry) {
+    if (T <= kGemvMaxTokens) {
+      ops::moe_gemv(stream, {.x = in,
+                             .w = weights.buffer.span(),
+                             .y = out,
+                             .choices = s.choices.span(),
+                             .w_type = weights.type,
+                             .experts = E,
+                             .m = weights.rows,
+                             .k = weights.cols,
+                             .tokens = T,
+                             .top_k = K,
+                             .x_per_entry = per_entry});
+      return;
+    }
+    ops::moe_gemm(stream, {.x = in,
+                           .w = weights.buffer.span(),
+                           .y = out,
+                           .counts = s.counts.span(),
+                           .lists = s.lists.span(),
+                           .w_type = weights.type,
+                           .experts = E,
+                           .m = weights.rows,
+                           .k = weights.cols,
+                           .tokens = T,
+                           .top_k = K,
+                           .x_per_entry = per_entry});
+  };
+  product(s.h.span(), w.experts_gate, s.exp_gate.span(), false);
+  product(s.h.span(), w.experts_up, s.exp_up.span(), false);
   ops::swiglu(stream, s.exp_gate.span(), s.exp_up.span(), s.exp_act.span(), uint64_t{T} * K * I);
-  a.x = s.exp_act.span();
-  a.x_per_entry = true;
-  a.w = w.experts_down.buffer.span();
-  a.w_type = w.experts_down.type;
-  a.y = s.exp_out.span();
-  a.m = H;
-  a.k = I;
-  ops::moe_gemm(stream, a);
+  product(s.exp_act.span(), w.experts_down, s.exp_out.span(), true);
   ops::moe_combine(stream, s.exp_out.span(), s.route_weights.span(), s.x.span(), T, H, K,
                    /*accumulate=*/true);
 }

@@ -4,6 +4,7 @@
 #include <bit>
 #include <string>
 
+#include "engine/ops/expert_product.h"
 #include "engine/vk/error.h"
 
 namespace vkmoe::ops {
@@ -48,10 +49,12 @@ GemvConfig baseline_gemv_config() {
 GemvConfig default_gemv_config(const vk::DeviceInfo& device) {
   const uint32_t widest_subgroup = std::max(device.max_subgroup_size, device.subgroup_size);
   if (device.type == VK_PHYSICAL_DEVICE_TYPE_CPU) {
-    // One SIMD width of invocations per row and 8 rows per invocation: every (expensive,
-    // per-lane) load of x then feeds 8 rows of W.
-    const bool subgroup = device.subgroup_arithmetic && widest_subgroup == 8;
-    return {8, subgroup ? 2u : 4u, 8, subgroup, true};
+    // One invocation per row, 8 rows each, no reduction: on a CPU every load is a loop over
+    // the SIMD lanes whatever the layout, so what pays is that one load of x feeds 8 rows and
+    // nothing is spent on reductions and barriers (measured with `vkmoe bench kernels`: 85-95%
+    // of the copy probe at 1024x1024, where 8 invocations per row with subgroupAdd reached
+    // 45%).
+    return {1, 8, 8, false, true};
   }
   GemvConfig config = baseline_gemv_config();
   config.subgroup =
@@ -59,22 +62,65 @@ GemvConfig default_gemv_config(const vk::DeviceInfo& device) {
   return config;
 }
 
+namespace {
+
+// The push constants of shaders/gemv.comp, both variants.
+struct GemvPush {
+  uint32_t m, k, w_stride, w_first, x_first, y_first, x_stride, y_stride, x_divisor;
+  uint32_t expert_first, expert_count, expert_stride;
+};
+
+// Picks the pipeline for `c` (EXPERTS variant when `choices` is set) and records one dispatch
+// of push.m rows over `vectors` vectors.
+void dispatch(vk::Stream& stream, const GemvConfig& c, DType w_type, const AlignedBinding& bw,
+              const AlignedBinding& bx, const AlignedBinding& by, const vk::BufferSpan* choices,
+              GemvPush push, uint32_t vectors, bool vector_loads, const std::string& label,
+              vk::KernelCost cost) {
+  vk::Context& context = stream.context();
+  const std::string family = choices ? "moe_gemv_" : "gemv_";
+  const std::string variant =
+      family + std::string(dtype_name(w_type)) + (c.subgroup ? "_subgroup" : "");
+  const uint32_t specialization[] = {c.k_threads * c.rows, c.k_threads, c.rows,
+                                     c.rows_per_invocation, vector_loads ? 1u : 0u};
+  const uint32_t binding_count = choices ? 4 : 3;
+  const vk::Pipeline& pipeline =
+      context.pipelines().get(variant, specialization, {binding_count, sizeof(GemvPush)});
+  push.w_first = bw.first_element;
+  push.x_first = bx.first_element;
+  push.y_first = by.first_element;
+  vk::Binding bindings[] = {{bw.span, vk::Access::read},
+                            {bx.span, vk::Access::read},
+                            {by.span, vk::Access::write},
+                            {choices ? *choices : bx.span, vk::Access::read}};
+  vk::WorkGroups groups = linear_grid(context, push.m, c.rows * c.rows_per_invocation);
+  groups.z = vectors;
+  stream.dispatch(pipeline, std::span(bindings, binding_count), push_bytes(push), groups, label,
+                  cost);
+}
+
+}  // namespace
+
 void gemv(vk::Stream& stream, const GemvArgs& args) {
   GemvArgs a = args;
   if (a.w_stride == 0) a.w_stride = a.k;
-  if (a.m == 0) return;
+  if (a.x_stride == 0) a.x_stride = a.k;
+  if (a.y_stride == 0) a.y_stride = a.m;
+  if (a.m == 0 || a.n == 0) return;
   if (a.k == 0) throw Error(shape_text(a) + ": k must be positive");
-  if (a.w_stride < a.k) {
-    throw Error(shape_text(a) + ": W row stride " + std::to_string(a.w_stride) +
-                " is smaller than its row of " + std::to_string(a.k));
+  if (a.w_stride < a.k || a.x_stride < a.k || a.y_stride < a.m) {
+    throw Error(shape_text(a) + ": a row stride (W " + std::to_string(a.w_stride) + ", x " +
+                std::to_string(a.x_stride) + ", y " + std::to_string(a.y_stride) +
+                ") is smaller than its row");
   }
   const uint32_t w_bytes = dtype_bytes(a.w_type);
   const uint64_t w_needed = (uint64_t{a.m - 1} * a.w_stride + a.k) * w_bytes;
-  if (a.w.size < w_needed || a.x.size < uint64_t{a.k} * 4 || a.y.size < uint64_t{a.m} * 4) {
+  const uint64_t x_needed = (uint64_t{a.n - 1} * a.x_stride + a.k) * 4;
+  const uint64_t y_needed = (uint64_t{a.n - 1} * a.y_stride + a.m) * 4;
+  if (a.w.size < w_needed || a.x.size < x_needed || a.y.size < y_needed) {
     throw Error(shape_text(a) + ": spans too small (W " + std::to_string(a.w.size) + " of " +
                 std::to_string(w_needed) + " bytes, x " + std::to_string(a.x.size) + " of " +
-                std::to_string(uint64_t{a.k} * 4) + ", y " + std::to_string(a.y.size) + " of " +
-                std::to_string(uint64_t{a.m} * 4) + ")");
+                std::to_string(x_needed) + ", y " + std::to_string(a.y.size) + " of " +
+                std::to_string(y_needed) + ")");
   }
 
   vk::Context& context = stream.context();
@@ -82,40 +128,77 @@ void gemv(vk::Stream& stream, const GemvArgs& args) {
     throw Error(shape_text(a) +
                 ": the device cannot read 16-bit weights (no storageBuffer16BitAccess)");
   }
-  if (uint64_t{a.k} * 4 + context.info().min_storage_buffer_offset_alignment >
-      context.max_binding_range()) {
-    throw Error(shape_text(a) + ": x is larger than one binding may be");
+  const uint64_t slack = context.info().min_storage_buffer_offset_alignment;
+  if (x_needed + slack > context.max_binding_range() ||
+      y_needed + slack > context.max_binding_range() ||
+      a.n > context.info().max_workgroup_count[2]) {
+    throw Error(shape_text(a) + ": " + std::to_string(a.n) +
+                " vectors are more than one binding or one grid may hold; use gemm");
   }
   const GemvConfig c = a.config.value_or(default_gemv_config(context.info()));
   check_config(context.info(), c);
   const std::string label = "gemv_" + std::string(dtype_name(a.w_type));
-  const std::string variant = c.subgroup ? label + "_subgroup" : label;
-  const uint32_t rows_per_group = c.rows * c.rows_per_invocation;
 
-  const AlignedBinding bx = align_binding(context, a.x.sub(0, uint64_t{a.k} * 4), 4);
+  const AlignedBinding bx = align_binding(context, a.x.sub(0, x_needed), 4);
   for_each_chunk(context, a.m, uint64_t{a.w_stride} * w_bytes, [&](uint64_t m0, uint64_t mc) {
     const uint64_t w_chunk = ((mc - 1) * a.w_stride + a.k) * w_bytes;
     const AlignedBinding bw =
         align_binding(context, a.w.sub(m0 * a.w_stride * w_bytes, w_chunk), w_bytes);
-    const AlignedBinding by = align_binding(context, a.y.sub(m0 * 4, mc * 4), 4);
-    // 16-byte loads need every row of W on a multiple of 8 elements and x on a multiple of 4.
+    const uint64_t y_chunk = ((a.n - 1) * uint64_t{a.y_stride} + mc) * 4;
+    const AlignedBinding by = align_binding(context, a.y.sub(m0 * 4, y_chunk), 4);
+    // 16-byte loads need every row of W on a multiple of 8 elements and of x on 4.
     const bool vector = c.vector_loads && bw.first_element % 8 == 0 && a.w_stride % 8 == 0 &&
-                        bx.first_element % 4 == 0;
-    const uint32_t specialization[] = {c.k_threads * c.rows, c.k_threads, c.rows,
-                                       c.rows_per_invocation, vector ? 1u : 0u};
-    const vk::Pipeline& pipeline =
-        context.pipelines().get(variant, specialization, {3, 6 * sizeof(uint32_t)});
-    const struct {
-      uint32_t m, k, w_stride, w_first, x_first, y_first;
-    } push{static_cast<uint32_t>(mc), a.k, a.w_stride, bw.first_element, bx.first_element,
-           by.first_element};
-    const vk::Binding bindings[] = {
-        {bw.span, vk::Access::read}, {bx.span, vk::Access::read}, {by.span, vk::Access::write}};
-    const double flops = 2.0 * double(mc) * a.k;
-    const double bytes = double(mc) * a.k * w_bytes + double(a.k) * 4 + double(mc) * 4;
-    stream.dispatch(pipeline, bindings, push_bytes(push), linear_grid(context, mc, rows_per_group),
-                    label, {flops, bytes});
+                        bx.first_element % 4 == 0 && (a.n == 1 || a.x_stride % 4 == 0);
+    const GemvPush push{
+        static_cast<uint32_t>(mc), a.k, a.w_stride, 0, 0, 0, a.x_stride, a.y_stride, 1, 0, 0, 0};
+    const double flops = 2.0 * double(mc) * a.k * a.n;
+    const double bytes = double(mc) * a.k * w_bytes + double(a.n) * (double(a.k) + double(mc)) * 4;
+    dispatch(stream, c, a.w_type, bw, bx, by, nullptr, push, a.n, vector, label, {flops, bytes});
   });
+}
+
+void moe_gemv(vk::Stream& stream, const MoeGemvArgs& a) {
+  vk::Context& context = stream.context();
+  const ExpertProductSizes sizes = check_expert_product(
+      context, "moe_gemv", {a.w_type, a.experts, a.m, a.k, a.tokens, a.top_k, a.x_per_entry},
+      a.x.size, a.w.size, a.y.size);
+  const std::string& what = sizes.what;
+  const uint64_t w_bytes = dtype_bytes(a.w_type), expert_bytes = sizes.expert_bytes;
+  const uint64_t entries = sizes.entries, x_rows = sizes.x_rows;
+  if (a.choices.size < entries * 4 || entries > context.info().max_workgroup_count[2]) {
+    throw Error(what +
+                ": choices are smaller than the entries, or the entries more than one "
+                "grid holds");
+  }
+  const uint64_t range = sizes.binding_range, alignment = sizes.alignment;
+  const GemvConfig c = a.config.value_or(default_gemv_config(context.info()));
+  check_config(context.info(), c);
+  const std::string label = "moe_gemv_" + std::string(dtype_name(a.w_type));
+
+  const AlignedBinding bx = align_binding(context, a.x.sub(0, x_rows * a.k * 4), 4);
+  const AlignedBinding by = align_binding(context, a.y.sub(0, entries * a.m * 4), 4);
+  const vk::BufferSpan choices = a.choices.sub(0, entries * 4);
+  if (align_binding(context, choices, 4).first_element != 0) {
+    throw Error(what + ": choices must start at a multiple of the binding alignment");
+  }
+  const auto per_group =
+      static_cast<uint32_t>(std::min<uint64_t>(a.experts, (range - alignment) / expert_bytes));
+  for (uint32_t first = 0; first < a.experts; first += per_group) {
+    const uint32_t group = std::min(per_group, a.experts - first);
+    const AlignedBinding bw =
+        align_binding(context, a.w.sub(first * expert_bytes, group * expert_bytes),
+                      static_cast<uint32_t>(w_bytes));
+    const bool vector =
+        c.vector_loads && bw.first_element % 8 == 0 && a.k % 8 == 0 && bx.first_element % 4 == 0;
+    const GemvPush push{a.m,   a.k,   a.k,      0, 0, 0, a.k, a.m, a.x_per_entry ? 1u : a.top_k,
+                        first, group, a.m * a.k};
+    // Every entry reads one expert's matrix once; the group holds group/experts of them.
+    const double share = double(group) / a.experts;
+    const double flops = 2.0 * double(entries) * a.m * a.k * share;
+    const double bytes = share * double(entries) * (double(expert_bytes) + (a.k + a.m) * 4.0);
+    dispatch(stream, c, a.w_type, bw, bx, by, &choices, push, static_cast<uint32_t>(entries),
+             vector, label, {flops, bytes});
+  }
 }
 
 }  // namespace vkmoe::ops

@@ -1,5 +1,7 @@
-// GEMV: y[m] = W[m, k] . x[k], one token through an nn.Linear weight (decode).
-// x and y are f32; W is f32, f16 or bf16; accumulation is f32.
+// GEMV: y[m] = W[m, k] . x[k], one token (or a few, one vector each) through an nn.Linear
+// weight (decode), and moe_gemv, the same for the routed experts of a MoE layer with the
+// expert of every routing entry read on the GPU. x and y are f32; W is f32, f16 or bf16;
+// accumulation is f32.
 #pragma once
 
 #include <cstdint>
@@ -32,16 +34,35 @@ GemvConfig default_gemv_config(const vk::DeviceInfo& device);
 
 struct GemvArgs {
   vk::BufferSpan w;  // [m rows, k] of w_type, rows w_stride elements apart
-  vk::BufferSpan x;  // [k] f32
-  vk::BufferSpan y;  // [m] f32 (written)
+  vk::BufferSpan x;  // [n, k] f32, rows x_stride elements apart
+  vk::BufferSpan y;  // [n, m] f32, rows y_stride elements apart (written)
   DType w_type = DType::f32;
   uint32_t m = 0, k = 0;
-  uint32_t w_stride = 0;             // 0: dense (k)
-  std::optional<GemvConfig> config;  // unset: default_gemv_config()
+  uint32_t w_stride = 0;                // 0: dense (k)
+  std::optional<GemvConfig> config;     // unset: default_gemv_config()
+  uint32_t n = 1;                       // vectors: W is read once per vector
+  uint32_t x_stride = 0, y_stride = 0;  // 0: dense (k, m)
 };
 
 // Records the product into `stream`. A W larger than one binding is split over rows into
 // several dispatches. Throws Error on shapes that do not fit the spans.
 void gemv(vk::Stream& stream, const GemvArgs& args);
+
+struct MoeGemvArgs {
+  vk::BufferSpan x;        // f32 [tokens, k] (x_per_entry: [tokens * top_k, k]), dense
+  vk::BufferSpan w;        // w_type [experts, m, k]: each expert's nn.Linear weight
+  vk::BufferSpan y;        // f32 [tokens * top_k, m]: one row per routing entry (written)
+  vk::BufferSpan choices;  // u32 [tokens * top_k] from moe_router
+  DType w_type = DType::f32;
+  uint32_t experts = 0, m = 0, k = 0, tokens = 0, top_k = 1;
+  bool x_per_entry = false;          // false: X row = token (gate/up); true: X row = entry
+  std::optional<GemvConfig> config;  // unset: default_gemv_config()
+};
+
+// Y row t·top_k + j = X row · W_{choices[t·top_k + j]}^T: the decode-time counterpart of
+// moe_gemm, reading only the chosen experts' rows. A stack of experts larger than one
+// binding is bound a group of experts at a time; every dispatch sees every entry and skips
+// those whose expert it does not hold.
+void moe_gemv(vk::Stream& stream, const MoeGemvArgs& args);
 
 }  // namespace vkmoe::ops

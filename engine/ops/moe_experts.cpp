@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/ops/expert_product.h"
 #include "engine/vk/error.h"
 
 namespace vkmoe::ops {
@@ -13,43 +14,23 @@ namespace {
 
 constexpr uint32_t kCombineGroup = 256;
 
-std::string shape_text(const MoeGemmArgs& a) {
-  return "moe_gemm_" + std::string(dtype_name(a.w_type)) + " (experts " +
-         std::to_string(a.experts) + ", m " + std::to_string(a.m) + ", k " + std::to_string(a.k) +
-         ", tokens " + std::to_string(a.tokens) + ", top-k " + std::to_string(a.top_k) + ")";
-}
-
 }  // namespace
 
 void moe_gemm(vk::Stream& stream, const MoeGemmArgs& a) {
   vk::Context& context = stream.context();
-  const std::string what = shape_text(a);
-  if (a.experts == 0 || a.m == 0 || a.k == 0 || a.tokens == 0 || a.top_k == 0 ||
-      a.top_k > a.experts) {
-    throw Error(what + ": every size must be positive and top-k at most the experts");
-  }
-  const uint64_t w_bytes = dtype_bytes(a.w_type);
-  const uint64_t entries = uint64_t{a.tokens} * a.top_k;
-  const uint64_t x_rows = a.x_per_entry ? entries : a.tokens;
-  const uint64_t expert_bytes = uint64_t{a.m} * a.k * w_bytes;
-  if (a.x.size < x_rows * a.k * 4 || a.w.size < expert_bytes * a.experts ||
-      a.y.size < entries * a.m * 4 || a.counts.size < uint64_t{a.experts} * 4 ||
-      a.lists.size < uint64_t{a.experts} * a.tokens * 4) {
-    throw Error(what + ": a buffer is smaller than the shape needs");
-  }
-  if (a.w_type != DType::f32 && !context.info().storage_buffer_16bit) {
-    throw Error(what + ": the device cannot read 16-bit weights (no storageBuffer16BitAccess)");
-  }
-  const VkDeviceSize range = context.max_binding_range();
-  const VkDeviceSize alignment =
-      std::max<VkDeviceSize>(1, context.info().min_storage_buffer_offset_alignment);
-  if (x_rows * a.k * 4 + alignment > range || entries * a.m * 4 + alignment > range ||
+  const ExpertProductSizes sizes = check_expert_product(
+      context, "moe_gemm", {a.w_type, a.experts, a.m, a.k, a.tokens, a.top_k, a.x_per_entry},
+      a.x.size, a.w.size, a.y.size);
+  const std::string& what = sizes.what;
+  const uint64_t w_bytes = dtype_bytes(a.w_type), expert_bytes = sizes.expert_bytes;
+  const uint64_t entries = sizes.entries, x_rows = sizes.x_rows;
+  const uint64_t range = sizes.binding_range, alignment = sizes.alignment;
+  if (a.counts.size < uint64_t{a.experts} * 4 ||
+      a.lists.size < uint64_t{a.experts} * a.tokens * 4 ||
       uint64_t{a.experts} * a.tokens * 4 + alignment > range) {
-    throw Error(what + ": activations larger than one binding; run fewer tokens at a time");
-  }
-  if (expert_bytes + alignment > range) {
-    throw Error(what + ": one expert's matrix (" + std::to_string(expert_bytes) +
-                " bytes) is larger than one binding (maxStorageBufferRange)");
+    throw Error(what +
+                ": counts or lists are smaller than the shape needs, or larger than one "
+                "binding");
   }
 
   GemmTiles t = a.tiles.value_or(default_gemm_tiles(context.info()));

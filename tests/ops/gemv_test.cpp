@@ -140,6 +140,43 @@ TEST_F(GemvTest, StridedViews) {
     }
 }
 
+// Several vectors in one dispatch (grid z), with X and Y rows wider than k and m: every
+// vector's product matches, and the gaps between the rows of Y are left untouched.
+TEST_F(GemvTest, SeveralVectors) {
+  const uint32_t n = 3, m = 45, k = 96, xs = 100, ys = 47;
+  for (ops::DType type : {ops::DType::f32, ops::DType::f16}) {
+    const StoredWeights w = store_weights(random_floats(size_t{m} * k, 61), type);
+    const std::vector<float> x = random_floats(size_t{n} * xs, 62);
+    vk::Buffer gw = context().create_buffer(w.bytes.size(), "w");
+    stream().upload(gw.span(), w.bytes.data(), w.bytes.size());
+    GuardedBuffer gx(context(), stream(), x.size(), "x");
+    gx.write(stream(), x);
+    GuardedBuffer gy(context(), stream(), size_t{n} * ys, "y");
+    for (const ops::GemvConfig& config : configs()) {
+      ops::gemv(stream(), {.w = gw.span(),
+                           .x = gx.span(),
+                           .y = gy.span(),
+                           .w_type = type,
+                           .m = m,
+                           .k = k,
+                           .config = config,
+                           .n = n,
+                           .x_stride = xs,
+                           .y_stride = ys});
+      const std::vector<float> y_all = gy.read(stream());
+      for (uint32_t v = 0; v < n; ++v) {
+        const std::vector<float> xv(x.begin() + v * xs, x.begin() + v * xs + k);
+        const std::vector<float> yv(y_all.begin() + v * ys, y_all.begin() + v * ys + m);
+        EXPECT_LE(nmse(yv, reference_matmul(w.values, xv, m, 1, k)), kStoredWeightsNmse)
+            << name_of(type) << ", vector " << v << ", " << config_text(config);
+        if (v + 1 < n) {
+          EXPECT_EQ(std::bit_cast<uint32_t>(y_all[v * ys + m]), GuardedBuffer::kSentinel);
+        }
+      }
+    }
+  }
+}
+
 TEST_F(GemvTest, RejectsBadShapesAndConfigurations) {
   vk::Buffer small = context().create_buffer(64, "small");
   EXPECT_THROW(ops::gemv(stream(),

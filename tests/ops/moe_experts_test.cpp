@@ -1,10 +1,14 @@
-// The routed-expert stage (router → expert GEMMs with gather/scatter → SwiGLU → down → combine)
-// against a plain per-token loop over the chosen experts in double.
+// The routed-expert stage (router → expert GEMMs with gather/scatter, or the decode-time expert
+// GEMV → SwiGLU → down → combine) against a plain per-token loop over the chosen experts in
+// double.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include <cstdlib>
+
 #include "engine/ops/elementwise.h"
+#include "engine/ops/gemv.h"
 #include "engine/ops/moe_experts.h"
 #include "engine/ops/moe_router.h"
 #include "tests/ops/matmul_reference.h"
@@ -13,10 +17,15 @@
 namespace vkmoe::test {
 namespace {
 
+// Which kernel computes the expert products: moe_gemm with the device's default tiles, with
+// the portable tiled kernel, or moe_gemv (the decode path; the baseline GEMV configuration
+// with `gemv_baseline`).
+enum class ExpertKernel { gemm, gemm_tiled, gemv, gemv_baseline };
+
 struct ExpertsCase {
   uint32_t tokens, experts, top_k, hidden, inner;
   ops::DType type;
-  bool baseline_tiles;  // the portable tiled kernel instead of the device default
+  ExpertKernel kernel;
 };
 
 std::vector<float> reference_moe(const ExpertsCase& c, const std::vector<float>& x,
@@ -56,10 +65,19 @@ std::vector<float> reference_moe(const ExpertsCase& c, const std::vector<float>&
   return out;
 }
 
-class MoeExpertsTest : public GpuTest, public ::testing::WithParamInterface<ExpertsCase> {};
+class MoeExpertsFixture : public GpuTest {
+ protected:
+  void check(const ExpertsCase& c);
+};
+
+class MoeExpertsTest : public MoeExpertsFixture,
+                       public ::testing::WithParamInterface<ExpertsCase> {};
 
 TEST_P(MoeExpertsTest, MatchesPerTokenReference) {
-  const ExpertsCase c = GetParam();
+  check(GetParam());
+}
+
+void MoeExpertsFixture::check(const ExpertsCase& c) {
   const uint32_t T = c.tokens, E = c.experts, K = c.top_k, H = c.hidden, I = c.inner;
   const auto x = random_floats(size_t{T} * H, 41);
   auto logits = random_floats(size_t{T} * E, 42, -3.0f, 3.0f);
@@ -104,19 +122,26 @@ TEST_P(MoeExpertsTest, MatchesPerTokenReference) {
 
   ops::moe_router(stream(), glogits.span(), weights.span(), choices.span(), counts.span(),
                   lists.span(), {T, E, K, false});
+  const bool gemv = c.kernel == ExpertKernel::gemv || c.kernel == ExpertKernel::gemv_baseline;
   std::optional<ops::GemmTiles> tiles;
-  if (c.baseline_tiles) tiles = ops::baseline_gemm_tiles();
-  ops::MoeGemmArgs a{gx.span(), wg.span(), g.span(), counts.span(), lists.span(), c.type, E, I,
-                     H,         T,         K,        false,         tiles};
-  ops::moe_gemm(stream(), a);
-  a.w = wu.span();
-  a.y = u.span();
-  ops::moe_gemm(stream(), a);
+  if (c.kernel == ExpertKernel::gemm_tiled) tiles = ops::baseline_gemm_tiles();
+  std::optional<ops::GemvConfig> gemv_config;
+  if (c.kernel == ExpertKernel::gemv_baseline) gemv_config = ops::baseline_gemv_config();
+  // One expert product: x [rows, k] through the chosen experts of w [E, m, k] into y.
+  const auto product = [&](vk::BufferSpan in, vk::BufferSpan w, vk::BufferSpan y, uint32_t m,
+                           uint32_t k, bool per_entry) {
+    if (gemv) {
+      ops::moe_gemv(stream(),
+                    {in, w, y, choices.span(), c.type, E, m, k, T, K, per_entry, gemv_config});
+    } else {
+      ops::moe_gemm(stream(), {in, w, y, counts.span(), lists.span(), c.type, E, m, k, T, K,
+                               per_entry, tiles});
+    }
+  };
+  product(gx.span(), wg.span(), g.span(), I, H, false);
+  product(gx.span(), wu.span(), u.span(), I, H, false);
   ops::swiglu(stream(), g.span(), u.span(), act.span(), entries * I);
-  ops::MoeGemmArgs down_args{
-      act.span(), wd.span(), d.span(), counts.span(), lists.span(), c.type, E, H,
-      I,          T,         K,        true,          tiles};
-  ops::moe_gemm(stream(), down_args);
+  product(act.span(), wd.span(), d.span(), H, I, true);
   ops::moe_combine(stream(), d.span(), weights.span(), out.span(), T, H, K, false);
 
   const std::vector<float> expected =
@@ -129,22 +154,48 @@ TEST_P(MoeExpertsTest, MatchesPerTokenReference) {
 
 std::string experts_case_name(const ::testing::TestParamInfo<ExpertsCase>& test) {
   const ExpertsCase& c = test.param;
+  const char* kernel[] = {"", "_tiled", "_gemv", "_gemv_baseline"};
   return "t" + std::to_string(c.tokens) + "_e" + std::to_string(c.experts) + "_k" +
          std::to_string(c.top_k) + "_h" + std::to_string(c.hidden) + "_i" +
          std::to_string(c.inner) + "_" + std::string(ops::dtype_name(c.type)) +
-         (c.baseline_tiles ? "_tiled" : "");
+         kernel[static_cast<int>(c.kernel)];
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, MoeExpertsTest,
-    ::testing::Values(ExpertsCase{1, 8, 2, 64, 32, ops::DType::f32, false},    // decode
-                      ExpertsCase{7, 8, 2, 40, 24, ops::DType::f32, false},    // odd sizes
-                      ExpertsCase{64, 8, 2, 64, 48, ops::DType::bf16, false},  // a prompt, bf16
-                      ExpertsCase{33, 6, 1, 40, 16, ops::DType::f16, false},   // top-1, f16
-                      ExpertsCase{17, 4, 4, 32, 16, ops::DType::f32, false},   // top-k = all
-                      ExpertsCase{23, 8, 3, 40, 24, ops::DType::f32, true},    // baseline kernel
-                      ExpertsCase{9, 8, 2, 64, 32, ops::DType::bf16, true}),
+    ::testing::Values(ExpertsCase{1, 8, 2, 64, 32, ops::DType::f32, ExpertKernel::gemm},  // decode
+                      ExpertsCase{7, 8, 2, 40, 24, ops::DType::f32, ExpertKernel::gemm},  // odd
+                      ExpertsCase{64, 8, 2, 64, 48, ops::DType::bf16, ExpertKernel::gemm},
+                      ExpertsCase{33, 6, 1, 40, 16, ops::DType::f16, ExpertKernel::gemm},  // top-1
+                      ExpertsCase{17, 4, 4, 32, 16, ops::DType::f32, ExpertKernel::gemm},  // all
+                      ExpertsCase{23, 8, 3, 40, 24, ops::DType::f32, ExpertKernel::gemm_tiled},
+                      ExpertsCase{9, 8, 2, 64, 32, ops::DType::bf16, ExpertKernel::gemm_tiled},
+                      // The decode path: one token, a few tokens, odd sizes (scalar loads),
+                      // top-1, top-k = all, every dtype, and the baseline GEMV configuration.
+                      ExpertsCase{1, 8, 2, 64, 32, ops::DType::f32, ExpertKernel::gemv},
+                      ExpertsCase{3, 8, 2, 40, 24, ops::DType::f16, ExpertKernel::gemv},
+                      ExpertsCase{1, 6, 1, 64, 16, ops::DType::bf16, ExpertKernel::gemv},
+                      ExpertsCase{2, 4, 4, 32, 16, ops::DType::f32, ExpertKernel::gemv},
+                      ExpertsCase{1, 8, 3, 72, 40, ops::DType::f16, ExpertKernel::gemv_baseline}),
     experts_case_name);
+
+// VKMOE_MAX_BINDING_RANGE shrinks the binding limit below the expert stack, so moe_gemv binds
+// a group of experts per dispatch and each dispatch skips entries that chose another group.
+class MoeGemvSmallBindingTest : public MoeExpertsFixture {
+ protected:
+  void SetUp() override {
+    setenv("VKMOE_MAX_BINDING_RANGE", "8192", 1);
+    MoeExpertsFixture::SetUp();
+    unsetenv("VKMOE_MAX_BINDING_RANGE");
+  }
+};
+
+TEST_F(MoeGemvSmallBindingTest, SplitsTheExpertStack) {
+  // 8 experts of 24 x 40 f32 (3840 bytes each): two per binding, four groups per product.
+  const uint64_t before = stream().dispatch_count();
+  check({2, 8, 3, 40, 24, ops::DType::f32, ExpertKernel::gemv});
+  EXPECT_GT(stream().dispatch_count() - before, 12u) << "expected the experts in several groups";
+}
 
 }  // namespace
 }  // namespace vkmoe::test

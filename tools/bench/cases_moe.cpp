@@ -1,11 +1,13 @@
 // Benchmark cases for the MoE kernels at the shape of issue 5's bench model (hidden 1024,
 // 32 experts, top-4, expert FFN 512, f16): the fused router and the expert-batched GEMM of
-// gate_proj for a 128-token prompt, routed by random logits.
+// gate_proj for a 128-token prompt, and the decode-time expert GEMV of one token, routed by
+// random logits.
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "engine/ops/gemv.h"
 #include "engine/ops/moe_experts.h"
 #include "engine/ops/moe_router.h"
 #include "tools/bench/bench_case.h"
@@ -82,7 +84,37 @@ std::vector<BenchCase> moe_cases(bool quick) {
                       {tokens, experts, top_k, false});
     });
   };
-  return {router, gemm};
+  // Decode: one token's top-k experts; only the chosen experts' weights are read.
+  BenchCase gemv;
+  gemv.kernel = "moe_gemv_f16";
+  gemv.shape = "1t_" + std::to_string(experts) + "e_k" + std::to_string(top_k) + "_" +
+               std::to_string(inner) + "x" + std::to_string(hidden);
+  gemv.bound = Bound::memory;
+  gemv.flops = 2.0 * top_k * double(inner) * hidden;
+  gemv.bytes = double(top_k) * inner * hidden * 2 + double(hidden) * 4 + double(top_k) * inner * 4;
+  gemv.prepare = [=](vk::Context& context, vk::Stream& stream) {
+    auto routing = std::make_shared<Routing>(make_routing(context, stream, 1, experts, top_k));
+    auto x = std::make_shared<vk::Buffer>(context.create_buffer(uint64_t{hidden} * 4, "x"));
+    auto w = std::make_shared<vk::Buffer>(
+        context.create_buffer(uint64_t{experts} * inner * hidden * 2, "w_gate"));
+    auto y = std::make_shared<vk::Buffer>(
+        context.create_buffer(uint64_t{top_k} * inner * 4, "gate_out"));
+    stream.fill(x->span(), 0x3c003c00u);
+    stream.fill(w->span(), 0x3c003c00u);
+    return std::function<void(vk::Stream&)>([=](vk::Stream& s) {
+      ops::moe_gemv(s, {.x = x->span(),
+                        .w = w->span(),
+                        .y = y->span(),
+                        .choices = routing->choices->span(),
+                        .w_type = type,
+                        .experts = experts,
+                        .m = inner,
+                        .k = hidden,
+                        .tokens = 1,
+                        .top_k = top_k});
+    });
+  };
+  return {router, gemm, gemv};
 }
 
 }  // namespace

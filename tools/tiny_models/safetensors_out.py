@@ -15,6 +15,8 @@ def _raw(array, dtype):
         return np.ascontiguousarray(array, dtype="<f4").tobytes()
     if dtype == "BF16":
         return to_bf16_bits(array).astype("<u2").tobytes()
+    if dtype == "F16":
+        return np.ascontiguousarray(array, dtype="<f2").tobytes()
     raise ValueError(f"unsupported safetensors dtype {dtype}")
 
 
@@ -46,7 +48,7 @@ def write_checkpoint(directory, tensors, dtype, shards=1):
     if shards <= 1:
         write_file(os.path.join(directory, "model.safetensors"), tensors, dtype)
         return
-    item = 2 if dtype == "BF16" else 4
+    item = 4 if dtype == "F32" else 2
     total = sum(a.size * item for _, a in tensors)
     bounds = [len(tensors) * k // shards for k in range(shards + 1)]
     weight_map = {}

@@ -1,0 +1,45 @@
+#include "engine/ops/expert_product.h"
+
+#include <algorithm>
+
+#include "engine/vk/error.h"
+
+namespace vkmoe::ops {
+
+ExpertProductSizes check_expert_product(const vk::Context& context, std::string_view kernel,
+                                        const ExpertProductShape& s, uint64_t x_bytes,
+                                        uint64_t w_bytes, uint64_t y_bytes) {
+  ExpertProductSizes sizes;
+  sizes.what = std::string(kernel) + "_" + std::string(dtype_name(s.w_type)) + " (experts " +
+               std::to_string(s.experts) + ", m " + std::to_string(s.m) + ", k " +
+               std::to_string(s.k) + ", tokens " + std::to_string(s.tokens) + ", top-k " +
+               std::to_string(s.top_k) + ")";
+  const std::string& what = sizes.what;
+  if (s.experts == 0 || s.m == 0 || s.k == 0 || s.tokens == 0 || s.top_k == 0 ||
+      s.top_k > s.experts) {
+    throw Error(what + ": every size must be positive and top-k at most the experts");
+  }
+  sizes.entries = uint64_t{s.tokens} * s.top_k;
+  sizes.x_rows = s.x_per_entry ? sizes.entries : s.tokens;
+  sizes.expert_bytes = uint64_t{s.m} * s.k * dtype_bytes(s.w_type);
+  if (x_bytes < sizes.x_rows * s.k * 4 || w_bytes < sizes.expert_bytes * s.experts ||
+      y_bytes < sizes.entries * s.m * 4) {
+    throw Error(what + ": a buffer is smaller than the shape needs");
+  }
+  if (s.w_type != DType::f32 && !context.info().storage_buffer_16bit) {
+    throw Error(what + ": the device cannot read 16-bit weights (no storageBuffer16BitAccess)");
+  }
+  const uint64_t range = sizes.binding_range = context.max_binding_range();
+  const uint64_t alignment = sizes.alignment =
+      std::max<uint64_t>(1, context.info().min_storage_buffer_offset_alignment);
+  if (sizes.x_rows * s.k * 4 + alignment > range || sizes.entries * s.m * 4 + alignment > range) {
+    throw Error(what + ": activations larger than one binding; run fewer tokens at a time");
+  }
+  if (sizes.expert_bytes + alignment > range) {
+    throw Error(what + ": one expert's matrix (" + std::to_string(sizes.expert_bytes) +
+                " bytes) is larger than one binding (maxStorageBufferRange)");
+  }
+  return sizes;
+}
+
+}  // namespace vkmoe::ops
