@@ -30,6 +30,8 @@ std::string_view role_name(TensorRole r) {
       return "attention v bias";
     case TensorRole::kO:
       return "attention output projection";
+    case TensorRole::kOBias:
+      return "attention output bias";
     case TensorRole::kFfnNorm:
       return "MLP norm";
     case TensorRole::kDenseGate:
@@ -117,6 +119,9 @@ class Builder {
       add(p + "self_attn.v_proj.bias", TensorRole::kVBias, l, -1, {kv});
     }
     add(p + "self_attn.o_proj.weight", TensorRole::kO, l, -1, {h, q});
+    if (c_.attention_bias && c_.arch == Arch::kDeepseek) {
+      add(p + "self_attn.o_proj.bias", TensorRole::kOBias, l, -1, {h});
+    }
     add(p + "post_attention_layernorm.weight", TensorRole::kFfnNorm, l, -1, {h});
 
     if (!c_.is_moe(l)) {

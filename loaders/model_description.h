@@ -32,6 +32,7 @@ enum class TensorRole : std::uint8_t {
   kKBias,
   kVBias,
   kO,
+  kOBias,  // DeepSeek with attention_bias (Qwen2-MoE's o_proj has none)
   kFfnNorm,
   kDenseGate,
   kDenseUp,

@@ -119,6 +119,7 @@ void record_attention(vk::Stream& stream, const ModelWeights& weights, uint32_t 
   ops::attention(stream, s.q.span(), cache.keys(layer), cache.values(layer), s.attn.span(),
                  s.attn_scratch.span(), attention_shape(c, T, first_position));
   linear(stream, s.attn.span(), w.o, s.tmp.span(), T);
+  if (w.o_bias.valid()) ops::add_bias(stream, s.tmp.span(), w.o_bias.span(), T, H);
   ops::add(stream, s.x.span(), s.tmp.span(), s.x.span(), uint64_t{T} * H);
 }
 

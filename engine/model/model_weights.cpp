@@ -165,6 +165,7 @@ ModelWeights load_model_weights(vk::Context& context, const ResolvedModel& model
       plan.vector(L.v_bias, TensorRole::kVBias, l);
     }
     plan.matrix(L.o, TensorRole::kO, l);
+    if (c.attention_bias && c.arch == Arch::kDeepseek) plan.vector(L.o_bias, TensorRole::kOBias, l);
     plan.vector(L.ffn_norm, TensorRole::kFfnNorm, l);
     L.moe = c.is_moe(l);
     if (!L.moe) {

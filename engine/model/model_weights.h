@@ -26,6 +26,7 @@ struct LayerWeights {
   vk::Buffer attn_norm, ffn_norm;  // f32 [H]
   DeviceMatrix q, k, v, o;
   vk::Buffer q_bias, k_bias, v_bias;  // f32; absent without attention biases
+  vk::Buffer o_bias;                  // f32; DeepSeek with attention_bias only
   bool moe = false;
   DeviceMatrix gate, up, down;                          // dense MLP
   DeviceMatrix router;                                  // [E, H]

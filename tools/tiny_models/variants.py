@@ -43,10 +43,11 @@ def qwen_config(*, hidden, heads, kv_heads, layers, experts, top_k, moe_inter, s
 
 
 def deepseek_config(*, hidden, heads, kv_heads, layers, experts, top_k, moe_inter, shared,
-                    dense_inter, first_dense=1, norm_topk_prob=False, tie=False):
+                    dense_inter, first_dense=1, norm_topk_prob=False, tie=False,
+                    attention_bias=False):
     return {
         "architectures": ["DeepseekForCausalLM"],
-        "attention_bias": False,
+        "attention_bias": attention_bias,
         "attention_dropout": 0.0,
         "auto_map": {
             "AutoConfig": "configuration_deepseek.DeepseekConfig",
@@ -124,6 +125,10 @@ FAMILIES = {
                                              first_dense=0, norm_topk_prob=True, tie=True),
                              "first_k_dense_replace 0 (every layer MoE), GQA, top-k = number of "
                              "experts with renormalisation"),
+    "deepseek-attn-bias": (deepseek_config(hidden=32, heads=4, kv_heads=2, layers=2, experts=4,
+                                           top_k=2, moe_inter=16, shared=1, dense_inter=32,
+                                           tie=True, attention_bias=True),
+                           "DeepSeek with attention_bias: q/k/v and o_proj biases"),
     "qwen2_moe-h256": (qwen_config(hidden=256, heads=4, kv_heads=2, layers=1, experts=4, top_k=2,
                                    moe_inter=256, shared_inter=256, tie=True),
                        "rows of 256 for Q4_K super-blocks (GGUF only)"),
@@ -138,6 +143,7 @@ HF_MODELS = {
     "qwen2_moe-bf16-sharded": ("qwen2_moe", "BF16", "per_expert", 3),
     "deepseek-f32": ("deepseek", "F32", "per_expert", 1),
     "deepseek-bf16": ("deepseek", "BF16", "per_expert", 1),
+    "deepseek-attn-bias": ("deepseek-attn-bias", "F32", "per_expert", 1),
     "qwen2_moe-h40-top1-norm": ("qwen2_moe-h40-top1-norm", "F32", "per_expert", 1),
     "qwen2_moe-h72-topall": ("qwen2_moe-h72-topall", "BF16", "per_expert", 1),
     "qwen2_moe-dense-mid": ("qwen2_moe-dense-mid", "BF16", "fused", 1),
