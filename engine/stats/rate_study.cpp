@@ -1,9 +1,11 @@
 #include "engine/stats/rate_study.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <numeric>
 
 #include "engine/vk/error.h"
 
@@ -47,17 +49,25 @@ std::vector<RateSeries> rate_series(const std::vector<LseFitRecord>& records, Ex
     RateSeries series;
     series.name = metric.name;
     series.theory = metric.theory;
-    bool positive = true;
+    bool positive = true, median_positive = true;
     for (const auto& [n, group] : by_size) {
-      double sum = 0;
-      for (const LseFitRecord* record : group) sum += metric.value(*record);
-      const double mean = sum / static_cast<double>(group.size());
+      std::vector<double> values;
+      for (const LseFitRecord* record : group) values.push_back(metric.value(*record));
+      const double mean =
+          std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
+      std::sort(values.begin(), values.end());
+      const std::size_t half = values.size() / 2;
+      const double median =
+          values.size() % 2 == 1 ? values[half] : 0.5 * (values[half - 1] + values[half]);
       positive = positive && mean > 0;
+      median_positive = median_positive && median > 0;
       series.samples.push_back(n);
       series.mean.push_back(mean);
+      series.median.push_back(median);
     }
     if (!positive || series.samples.size() < 3) continue;
     series.fit = fit_power_law(series.samples, series.mean);
+    if (median_positive) series.median_fit = fit_power_law(series.samples, series.median);
     all.push_back(std::move(series));
   }
   return all;
@@ -95,12 +105,20 @@ void write_records_csv(const std::filesystem::path& path,
 }
 
 void write_rates_csv(const std::filesystem::path& path, const std::vector<RateSeries>& series) {
-  std::string text = "series,slope,slope_low_95,slope_high_95,slope_se,intercept,points,theory\n";
+  std::string text =
+      "series,slope,slope_low_95,slope_high_95,slope_se,intercept,points,median_slope,"
+      "median_slope_low_95,median_slope_high_95,theory\n";
   for (const RateSeries& s : series) {
     text += s.name + format(",%.6f", s.fit.slope) + format(",%.6f", s.fit.slope_low) +
             format(",%.6f", s.fit.slope_high) + format(",%.6f", s.fit.slope_standard_error) +
-            format(",%.6f", s.fit.intercept) + "," + std::to_string(s.fit.points) + ",\"" +
-            s.theory + "\"\n";
+            format(",%.6f", s.fit.intercept) + "," + std::to_string(s.fit.points);
+    if (s.median_fit.points > 0) {
+      text += format(",%.6f", s.median_fit.slope) + format(",%.6f", s.median_fit.slope_low) +
+              format(",%.6f", s.median_fit.slope_high);
+    } else {
+      text += ",,,";
+    }
+    text += ",\"" + s.theory + "\"\n";
   }
   write_file_atomically(path, text);
 }

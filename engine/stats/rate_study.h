@@ -1,5 +1,7 @@
-// Convergence rates from a least-squares study: the mean of each loss over replications at
-// every sample size, and its fitted log-log slope with a 95% interval.
+// Convergence rates from a least-squares study: the mean and the median of each loss over
+// replications at every sample size, and their fitted log-log slopes with 95% intervals. The
+// theory speaks of expected losses (the mean); the median shows the typical replication, which
+// a few fits stuck in another basin cannot move.
 #pragma once
 
 #include <filesystem>
@@ -16,7 +18,9 @@ struct RateSeries {
   std::string theory;  // the slope the theory predicts, in words
   std::vector<double> samples;
   std::vector<double> mean;
-  PowerLawFit fit;
+  PowerLawFit fit;  // of the means
+  std::vector<double> median;
+  PowerLawFit median_fit;  // of the medians; unset (points = 0) if a median is not positive
 };
 
 // voronoi_loss (D_1 or D_2), function_l2_error, exact_atom_error (largest |d beta1| + |d eta|
@@ -26,7 +30,8 @@ std::vector<RateSeries> rate_series(const std::vector<LseFitRecord>& records, Ex
 
 // One row per fit: n, replication, best start, objective, the loss parts, function error.
 void write_records_csv(const std::filesystem::path& path, const std::vector<LseFitRecord>& records);
-// One row per series: name, slope, interval, standard error, intercept, points, theory.
+// One row per series: name, slope, interval, standard error, intercept, points (of the means),
+// the median slope and its interval, theory.
 void write_rates_csv(const std::filesystem::path& path, const std::vector<RateSeries>& series);
 // Writes `text` to path.tmp and renames it over `path`, so readers never see half a file.
 void write_file_atomically(const std::filesystem::path& path, const std::string& text);
