@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """End-to-end check of `vkmoe score` against the numpy reference forward.
 
-    score_vs_reference.py --vkmoe BIN --model DIR --data FILE.jsonl --task arc|boolq|winogrande
+    score_vs_reference.py --vkmoe BIN --model DIR --data FILE.jsonl
+                          --task arc|obqa|boolq|winogrande|mmlu
                           --scoring labels|continuation [--tol 1e-4]
 
 Runs `vkmoe score --json --out preds.jsonl`, then, sharing no code with the engine:
@@ -50,6 +51,21 @@ def items_with_texts(path, task):
             prompt = f"Question: {row['question']}\nChoices:\n{listed}Answer:"
             pairs = [(f"Question: {row['question']}\nAnswer:", " " + t) for t in texts]
             out.append((row["id"], answer, pairs, prompt, [" " + l for l in labels]))
+        elif task == "obqa":
+            labels, texts = row["choices"]["label"], row["choices"]["text"]
+            listed = "".join(f"{l}. {t}\n" for l, t in zip(labels, texts))
+            prompt = f"Question: {row['question_stem']}\nChoices:\n{listed}Answer:"
+            out.append((row["id"], labels.index(row["answerKey"]),
+                        [(row["question_stem"], " " + t) for t in texts], prompt,
+                        [" " + l for l in labels]))
+        elif task == "mmlu":
+            labels = [chr(ord("A") + i) for i in range(len(row["choices"]))]
+            listed = "".join(f"{l}. {t}\n" for l, t in zip(labels, row["choices"]))
+            subject = row["subject"].replace("_", " ")
+            prompt = (f"The following are multiple choice questions (with answers) about {subject}."
+                      f"\n\n{row['question'].strip()}\n{listed}Answer:")
+            out.append((str(number), row["answer"], [(prompt, " " + l) for l in labels], prompt,
+                        [" " + l for l in labels]))
         elif task == "boolq":
             labels, texts = ["A", "B"], ["no", "yes"]
             listed = "".join(f"{l}. {t}\n" for l, t in zip(labels, texts))
@@ -195,7 +211,7 @@ def main():
 
     ref = metrics(probabilities, labels)
     for key in ("task", "scoring"):
-        want = {"task": a.task, "scoring": a.scoring}[key]
+        want = {"task": {"obqa": "openbookqa"}.get(a.task, a.task), "scoring": a.scoring}[key]
         if summary[key] != want:
             failures.append(f"{key}: {summary[key]!r}, expected {want!r}")
     if summary["n"] != len(items) or summary["ece_bins"] != BINS:
