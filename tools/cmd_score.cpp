@@ -69,9 +69,11 @@ void write_predictions(const std::filesystem::path& path,
     if (!f) throw LoadError(tmp.string() + ": cannot create the predictions file");
     for (std::size_t i = 0; i < scored.size(); ++i) {
       const eval::TokenizedItem& in = inputs[i];
+      // One context when every choice shares it, else one per choice.
+      const bool shared = in.shared_context();
       json contexts = json::array(), continuations = json::array();
       for (const eval::ChoiceTokens& c : in.choices) {
-        if (!in.shared_context() || contexts.empty()) contexts.push_back(c.context);
+        if (!shared || contexts.empty()) contexts.push_back(c.context);
         continuations.push_back(c.continuation);
       }
       const json record = {{"id", scored[i].id},
