@@ -6,7 +6,6 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <optional>
 #include <random>
 #include <span>
@@ -23,6 +22,7 @@
 #include "loaders/load_error.h"
 #include "loaders/model_files.h"
 #include "loaders/tokenizer.h"
+#include "tools/model_loading.h"
 
 namespace vkmoe::cli {
 
@@ -122,17 +122,8 @@ void print_timing(const char* what, double ms, std::size_t count, const char* un
 
 int run(const Options& o) {
   const Clock::time_point start = Clock::now();
-  const ModelFiles files = open_model_files(o.model);
-  if (!files.weights_present()) {
-    throw LoadError(o.model + ": the weights are not present (a config-only copy)");
-  }
-  const std::filesystem::path tokenizer_json = files.path / "tokenizer.json";
-  if (files.format != ModelFormat::kHuggingFace || !std::filesystem::exists(tokenizer_json)) {
-    throw LoadError(o.model +
-                    ": run needs a Hugging Face folder with tokenizer.json to print text (GGUF "
-                    "tokenizers are not read yet)");
-  }
-  const Tokenizer tokenizer = Tokenizer::load(tokenizer_json);
+  const ModelFiles files = open_model_with_weights(o.model);
+  const Tokenizer tokenizer = open_model_tokenizer(files, {}, "run");
   std::vector<uint32_t> prompt = o.tokens;
   if (!o.have_tokens) {
     prompt = tokenizer.encode(o.text, SpecialTokens::kAdd);

@@ -12,6 +12,7 @@ int run_bench(std::span<const std::string> args);
 int run_info(std::span<const std::string> args);
 int run_logits(std::span<const std::string> args);
 int run_run(std::span<const std::string> args);
+int run_score(std::span<const std::string> args);
 int run_stats(std::span<const std::string> args);
 
 }  // namespace vkmoe::cli
@@ -35,6 +36,10 @@ const Command kCommands[] = {
      "vkmoe run -m MODEL -p TEXT [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S]   generate "
      "text, streamed, with timings",
      vkmoe::cli::run_run},
+    {"score",
+     "vkmoe score -m MODEL --data F.jsonl --task arc|obqa|boolq|winogrande|mmlu [--scoring "
+     "labels|continuation] [--limit N] [--json] [--out P.jsonl]   accuracy, ECE, NLL, Brier",
+     vkmoe::cli::run_score},
     {"bench",
      "vkmoe bench kernels|stats|tokenizer [...] | bench -m MODEL [-p 128] [-n 32] [-r 5] [--json]"
      "   kernels vs. measured peak, fits/s, tokenizer MB/s, model pp/tg tokens/s",
