@@ -51,3 +51,5 @@ vkmoe_shader(embedding_f32 embedding.comp DEFINES WEIGHT_F32=1)
 vkmoe_shader(embedding_f16 embedding.comp DEFINES WEIGHT_F16=1)
 vkmoe_shader(embedding_bf16 embedding.comp DEFINES WEIGHT_BF16=1)
 vkmoe_shader(broadcast broadcast.comp)
+# KFAC factors of a routed expert: Σ x xᵀ over the rows routed to it.
+vkmoe_shader(expert_gram expert_gram.comp)

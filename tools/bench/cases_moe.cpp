@@ -1,12 +1,13 @@
 // Benchmark cases for the MoE kernels at the shape of issue 5's bench model (hidden 1024,
 // 32 experts, top-4, expert FFN 512, f16): the fused router and the expert-batched GEMM of
 // gate_proj for a 128-token prompt, and the decode-time expert GEMV of one token, routed by
-// random logits.
+// random logits; and the KFAC factor of one expert (Σ a aᵀ over its rows).
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "engine/ops/expert_gram.h"
 #include "engine/ops/gemv.h"
 #include "engine/ops/moe_experts.h"
 #include "engine/ops/moe_router.h"
@@ -114,7 +115,35 @@ std::vector<BenchCase> moe_cases(bool quick) {
                         .top_k = top_k});
     });
   };
-  return {router, gemm, gemv};
+  // KFAC factor A of one expert at the bench model's expert width: the rows of 1024 tokens,
+  // one expert (every row routed to it), the count the fit accumulates before a merge.
+  BenchCase gram;
+  const uint32_t gram_tokens = quick ? 256 : 1024;
+  gram.kernel = "expert_gram";
+  gram.shape = std::to_string(gram_tokens) + "rows_" + std::to_string(inner) + "^2";
+  gram.bound = Bound::compute;
+  gram.flops = double(gram_tokens) * inner * (inner + 1.0);
+  gram.bytes = double(gram_tokens) * inner * 4 + double(inner) * inner * 4;
+  gram.prepare = [=](vk::Context& context, vk::Stream& stream) {
+    auto routing = std::make_shared<Routing>(make_routing(context, stream, gram_tokens, 1, 1));
+    auto a = std::make_shared<vk::Buffer>(
+        context.create_buffer(uint64_t{gram_tokens} * inner * 4, "down_proj inputs"));
+    auto factor =
+        std::make_shared<vk::Buffer>(context.create_buffer(uint64_t{inner} * inner * 4, "A"));
+    stream.fill(a->span(), 0x3c003c00u);
+    return std::function<void(vk::Stream&)>([=](vk::Stream& s) {
+      ops::expert_gram(s, {.x = a->span(),
+                           .counts = routing->counts->span(),
+                           .lists = routing->lists->span(),
+                           .gram = factor->span(),
+                           .expert = 0,
+                           .experts = 1,
+                           .n = inner,
+                           .tokens = gram_tokens,
+                           .rows = gram_tokens});
+    });
+  };
+  return {router, gemm, gemv, gram};
 }
 
 }  // namespace
