@@ -53,3 +53,10 @@ vkmoe_shader(embedding_bf16 embedding.comp DEFINES WEIGHT_BF16=1)
 vkmoe_shader(broadcast broadcast.comp)
 # KFAC factors of a routed expert: Σ x xᵀ over the rows routed to it.
 vkmoe_shader(expert_gram expert_gram.comp)
+# Bayesian-MoE posterior draws of every expert's down_proj: four passes, the last per dtype.
+vkmoe_shader(posterior_project posterior_sample.comp DEFINES PASS_PROJECT=1)
+vkmoe_shader(posterior_core posterior_sample.comp DEFINES PASS_CORE=1)
+vkmoe_shader(posterior_expand posterior_sample.comp DEFINES PASS_EXPAND=1)
+vkmoe_shader(posterior_apply_f32 posterior_sample.comp DEFINES PASS_APPLY=1 WEIGHT_F32=1)
+vkmoe_shader(posterior_apply_f16 posterior_sample.comp DEFINES PASS_APPLY=1 WEIGHT_F16=1)
+vkmoe_shader(posterior_apply_bf16 posterior_sample.comp DEFINES PASS_APPLY=1 WEIGHT_BF16=1)
