@@ -20,6 +20,7 @@
 #include "loaders/load_error.h"
 #include "loaders/model_files.h"
 #include "loaders/tokenizer.h"
+#include "tools/model_loading.h"
 
 namespace vkmoe::cli {
 
@@ -104,18 +105,18 @@ int run(const Options& o) {
   if (!files.weights_present()) {
     throw LoadError(o.model + ": the weights are not present (a config-only copy)");
   }
+  // The tokenizer encodes -p and spells the top tokens; with --tokens it is optional.
   std::optional<Tokenizer> tokenizer;
-  const std::filesystem::path tokenizer_json = files.path / "tokenizer.json";
-  if (files.format == ModelFormat::kHuggingFace && std::filesystem::exists(tokenizer_json)) {
-    tokenizer = Tokenizer::load(tokenizer_json);
+  if (o.have_tokens) {
+    try {
+      tokenizer = model_tokenizer(files, {});
+    } catch (const LoadError&) {
+    }
+  } else {
+    tokenizer = open_model_tokenizer(files, {}, "-p");
   }
   std::vector<uint32_t> tokens = o.tokens;
   if (!o.have_tokens) {
-    if (!tokenizer) {
-      throw LoadError(o.model +
-                      ": -p needs a Hugging Face folder with tokenizer.json; pass "
-                      "token ids with --tokens");
-    }
     tokens = tokenizer->encode(o.text, SpecialTokens::kAdd);
     if (tokens.empty()) throw LoadError("-p: the text encodes to no tokens");
   }

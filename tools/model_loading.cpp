@@ -1,5 +1,6 @@
 #include "tools/model_loading.h"
 
+#include "loaders/gguf_tokenizer_json.h"
 #include "loaders/load_error.h"
 
 namespace vkmoe::cli {
@@ -12,16 +13,27 @@ ModelFiles open_model_with_weights(const std::string& path) {
   return files;
 }
 
+std::optional<Tokenizer> model_tokenizer(const ModelFiles& files,
+                                         const std::filesystem::path& tokenizer_json) {
+  if (!tokenizer_json.empty()) return Tokenizer::load(tokenizer_json);
+  if (files.format == ModelFormat::kGguf && files.gguf) {
+    const std::string name = files.path.string();
+    return Tokenizer::from_json(tokenizer_json_from_gguf(gguf_tokenizer(*files.gguf), name), name);
+  }
+  const std::filesystem::path in_folder = files.path / "tokenizer.json";
+  if (!std::filesystem::exists(in_folder)) return std::nullopt;
+  return Tokenizer::load(in_folder);
+}
+
 Tokenizer open_model_tokenizer(const ModelFiles& files, const std::filesystem::path& tokenizer_json,
                                const char* command) {
-  if (!tokenizer_json.empty()) return Tokenizer::load(tokenizer_json);
-  const std::filesystem::path in_folder = files.path / "tokenizer.json";
-  if (files.format != ModelFormat::kHuggingFace || !std::filesystem::exists(in_folder)) {
+  std::optional<Tokenizer> tokenizer = model_tokenizer(files, tokenizer_json);
+  if (!tokenizer) {
     throw LoadError(files.path.string() + ": " + command +
-                    " needs a Hugging Face model folder with tokenizer.json (the tokenizer "
-                    "embedded in a GGUF file is not read yet)");
+                    " needs a tokenizer: the model folder has no tokenizer.json (pass one with "
+                    "--tokenizer FILE)");
   }
-  return Tokenizer::load(in_folder);
+  return std::move(*tokenizer);
 }
 
 }  // namespace vkmoe::cli
