@@ -41,5 +41,6 @@ void main() {
     return;
   }
   if (id < p.row_first || id - p.row_first >= p.row_count) return;  // another chunk's row
-  result[p.out_first + i] = load_weight(p.table_first + (id - p.row_first) * p.columns + column);
+  weight_base = p.table_first;
+  result[p.out_first + i] = load_weight((id - p.row_first) * p.columns + column);
 }

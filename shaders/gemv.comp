@@ -1,13 +1,13 @@
 #version 450
-// y[m] = W[m, k] . x[k] with W in f32, f16 or bf16 (weights.glsl), x and y in f32,
+// y[m] = W[m, k] . x[k] with W in f32, f16, bf16 or a GGUF quant (weights.glsl), x and y in f32,
 // accumulation in f32: the decode-time product of one token with an nn.Linear weight.
 //
 // K_THREADS invocations share a row, striding over k so that neighbouring invocations read
 // neighbouring weights; each invocation serves RPI rows at once, so one load of x feeds RPI
 // rows of W; a workgroup holds ROWS such invocation rows (ROWS * RPI rows of W). Partial sums
 // are reduced in shared memory, or with subgroupAdd in the SUBGROUP variant. With VECTOR = 1
-// (rows and x start on a multiple of 8 elements; the launcher checks) weights and x are read
-// 8 at a time with 16-byte loads. K_THREADS = 1 leaves no reduction at all: one row per
+// (x starts on a multiple of 4 elements and, for plain types, rows of W on a multiple of 8;
+// the launcher checks) weights and x are read 8 at a time with 16-byte loads. K_THREADS = 1 leaves no reduction at all: one row per
 // invocation.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_shader_16bit_storage : enable
@@ -33,7 +33,7 @@ layout(std430, set = 0, binding = 2) writeonly buffer Output { float y[]; };
 layout(push_constant) uniform Push {
   uint m, k;
   uint w_stride;                   // row stride of W in elements
-  uint w_first, x_first, y_first;  // first element of each binding (align_binding)
+  uint w_first, x_first, y_first;  // first element of each binding (W: weights.glsl)
 } p;
 
 shared float partial[RPI * GROUP_SIZE];
@@ -43,12 +43,13 @@ void main() {
   const uint lane = local % K_THREADS;
   const uint group = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
   const uint first_row = (group * ROWS + local / K_THREADS) * RPI;
+  weight_base = p.w_first;
 
   // Rows past m read the last row (no branch around the loads) and are not stored.
   uint row_start[RPI];
   float sum[RPI];
   [[unroll]] for (uint r = 0; r < RPI; ++r) {
-    row_start[r] = p.w_first + min(first_row + r, p.m - 1) * p.w_stride;
+    row_start[r] = min(first_row + r, p.m - 1) * p.w_stride;
     sum[r] = 0.0;
   }
 

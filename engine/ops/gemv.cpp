@@ -68,8 +68,9 @@ void gemv(vk::Stream& stream, const GemvArgs& args) {
     throw Error(shape_text(a) + ": W row stride " + std::to_string(a.w_stride) +
                 " is smaller than its row of " + std::to_string(a.k));
   }
-  const uint32_t w_bytes = dtype_bytes(a.w_type);
-  const uint64_t w_needed = (uint64_t{a.m - 1} * a.w_stride + a.k) * w_bytes;
+  check_whole_blocks(shape_text(a), a.w_type, a.k, a.w_stride);
+  const uint64_t w_row_bytes = dtype_row_bytes(a.w_type, a.w_stride);
+  const uint64_t w_needed = dtype_matrix_bytes(a.w_type, a.m, a.k, a.w_stride);
   if (a.w.size < w_needed || a.x.size < uint64_t{a.k} * 4 || a.y.size < uint64_t{a.m} * 4) {
     throw Error(shape_text(a) + ": spans too small (W " + std::to_string(a.w.size) + " of " +
                 std::to_string(w_needed) + " bytes, x " + std::to_string(a.x.size) + " of " +
@@ -78,7 +79,7 @@ void gemv(vk::Stream& stream, const GemvArgs& args) {
   }
 
   vk::Context& context = stream.context();
-  if (a.w_type != DType::f32 && !context.info().storage_buffer_16bit) {
+  if (dtype_needs_16bit_storage(a.w_type) && !context.info().storage_buffer_16bit) {
     throw Error(shape_text(a) +
                 ": the device cannot read 16-bit weights (no storageBuffer16BitAccess)");
   }
@@ -93,13 +94,13 @@ void gemv(vk::Stream& stream, const GemvArgs& args) {
   const uint32_t rows_per_group = c.rows * c.rows_per_invocation;
 
   const AlignedBinding bx = align_binding(context, a.x.sub(0, uint64_t{a.k} * 4), 4);
-  for_each_chunk(context, a.m, uint64_t{a.w_stride} * w_bytes, [&](uint64_t m0, uint64_t mc) {
-    const uint64_t w_chunk = ((mc - 1) * a.w_stride + a.k) * w_bytes;
+  for_each_chunk(context, a.m, w_row_bytes, [&](uint64_t m0, uint64_t mc) {
+    const uint64_t w_chunk = dtype_matrix_bytes(a.w_type, mc, a.k, a.w_stride);
     const AlignedBinding bw =
-        align_binding(context, a.w.sub(m0 * a.w_stride * w_bytes, w_chunk), w_bytes);
+        align_binding(context, a.w.sub(m0 * w_row_bytes, w_chunk), dtype_binding_unit(a.w_type));
     const AlignedBinding by = align_binding(context, a.y.sub(m0 * 4, mc * 4), 4);
-    // 16-byte loads need every row of W on a multiple of 8 elements and x on a multiple of 4.
-    const bool vector = c.vector_loads && bw.first_element % 8 == 0 && a.w_stride % 8 == 0 &&
+    // 16-byte loads need x on a multiple of 4 elements and rows load_weights8 can read.
+    const bool vector = c.vector_loads && rows_load8(a.w_type, bw.first_element, a.w_stride) &&
                         bx.first_element % 4 == 0;
     const uint32_t specialization[] = {c.k_threads * c.rows, c.k_threads, c.rows,
                                        c.rows_per_invocation, vector ? 1u : 0u};
@@ -112,7 +113,8 @@ void gemv(vk::Stream& stream, const GemvArgs& args) {
     const vk::Binding bindings[] = {
         {bw.span, vk::Access::read}, {bx.span, vk::Access::read}, {by.span, vk::Access::write}};
     const double flops = 2.0 * double(mc) * a.k;
-    const double bytes = double(mc) * a.k * w_bytes + double(a.k) * 4 + double(mc) * 4;
+    const double bytes =
+        double(mc) * double(dtype_row_bytes(a.w_type, a.k)) + double(a.k) * 4 + double(mc) * 4;
     stream.dispatch(pipeline, bindings, push_bytes(push), linear_grid(context, mc, rows_per_group),
                     label, {flops, bytes});
   });

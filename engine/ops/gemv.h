@@ -1,5 +1,6 @@
 // GEMV: y[m] = W[m, k] . x[k], one token through an nn.Linear weight (decode).
-// x and y are f32; W is f32, f16 or bf16; accumulation is f32.
+// x and y are f32; W is f32, f16, bf16 or a GGUF quant (q8_0, q4_0, q4_k: k and the W row
+// stride then whole blocks); accumulation is f32.
 #pragma once
 
 #include <cstdint>

@@ -28,16 +28,16 @@ void moe_gemm(vk::Stream& stream, const MoeGemmArgs& a) {
       a.top_k > a.experts) {
     throw Error(what + ": every size must be positive and top-k at most the experts");
   }
-  const uint64_t w_bytes = dtype_bytes(a.w_type);
+  check_whole_blocks(what, a.w_type, a.k, a.k);
   const uint64_t entries = uint64_t{a.tokens} * a.top_k;
   const uint64_t x_rows = a.x_per_entry ? entries : a.tokens;
-  const uint64_t expert_bytes = uint64_t{a.m} * a.k * w_bytes;
+  const uint64_t expert_bytes = dtype_matrix_bytes(a.w_type, a.m, a.k, a.k);
   if (a.x.size < x_rows * a.k * 4 || a.w.size < expert_bytes * a.experts ||
       a.y.size < entries * a.m * 4 || a.counts.size < uint64_t{a.experts} * 4 ||
       a.lists.size < uint64_t{a.experts} * a.tokens * 4) {
     throw Error(what + ": a buffer is smaller than the shape needs");
   }
-  if (a.w_type != DType::f32 && !context.info().storage_buffer_16bit) {
+  if (dtype_needs_16bit_storage(a.w_type) && !context.info().storage_buffer_16bit) {
     throw Error(what + ": the device cannot read 16-bit weights (no storageBuffer16BitAccess)");
   }
   const VkDeviceSize range = context.max_binding_range();
@@ -80,11 +80,10 @@ void moe_gemm(vk::Stream& stream, const MoeGemmArgs& a) {
       {a.experts, (range - alignment) / expert_bytes, context.info().max_workgroup_count[2]}));
   for (uint32_t first = 0; first < a.experts; first += per_group) {
     const uint32_t group = std::min(per_group, a.experts - first);
-    const AlignedBinding bw =
-        align_binding(context, a.w.sub(first * expert_bytes, group * expert_bytes),
-                      static_cast<uint32_t>(w_bytes));
+    const AlignedBinding bw = align_binding(
+        context, a.w.sub(first * expert_bytes, group * expert_bytes), dtype_binding_unit(a.w_type));
     const bool vector =
-        bx.first_element % 4 == 0 && a.k % 4 == 0 && bw.first_element % 8 == 0 && a.k % 8 == 0;
+        bx.first_element % 4 == 0 && a.k % 4 == 0 && rows_load8(a.w_type, bw.first_element, a.k);
     const std::vector<uint32_t> specialization =
         shuffle ? std::vector<uint32_t>{t.wg_m, t.tm, t.tn / t.wg_m, vector ? 1u : 0u}
                 : std::vector<uint32_t>{t.wg_m, t.wg_n, t.tm, t.tn, t.bk};
