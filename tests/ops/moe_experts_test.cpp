@@ -1,7 +1,11 @@
 // The routed-expert stage (router → expert GEMMs with gather/scatter → SwiGLU → down → combine)
-// against a plain per-token loop over the chosen experts in double.
+// against a plain per-token loop over the chosen experts in double. Weights in f32, f16, bf16
+// and GGUF's q8_0, q4_0 and q4_k (the reference uses the values the stored weights mean, so
+// every type is held to 1e-7), with the device's default kernel and the portable one, and with
+// a binding range so small that every expert group is its own dispatch.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 #include "engine/ops/elementwise.h"
@@ -16,7 +20,8 @@ namespace {
 struct ExpertsCase {
   uint32_t tokens, experts, top_k, hidden, inner;
   ops::DType type;
-  bool baseline_tiles;  // the portable tiled kernel instead of the device default
+  bool baseline_tiles;         // the portable tiled kernel instead of the device default
+  bool small_binding = false;  // VKMOE_MAX_BINDING_RANGE=2048: experts split over dispatches
 };
 
 std::vector<float> reference_moe(const ExpertsCase& c, const std::vector<float>& x,
@@ -56,7 +61,14 @@ std::vector<float> reference_moe(const ExpertsCase& c, const std::vector<float>&
   return out;
 }
 
-class MoeExpertsTest : public GpuTest, public ::testing::WithParamInterface<ExpertsCase> {};
+class MoeExpertsTest : public GpuTest, public ::testing::WithParamInterface<ExpertsCase> {
+ protected:
+  void SetUp() override {
+    if (GetParam().small_binding) setenv("VKMOE_MAX_BINDING_RANGE", "2048", 1);
+    GpuTest::SetUp();
+    unsetenv("VKMOE_MAX_BINDING_RANGE");
+  }
+};
 
 TEST_P(MoeExpertsTest, MatchesPerTokenReference) {
   const ExpertsCase c = GetParam();
@@ -132,7 +144,7 @@ std::string experts_case_name(const ::testing::TestParamInfo<ExpertsCase>& test)
   return "t" + std::to_string(c.tokens) + "_e" + std::to_string(c.experts) + "_k" +
          std::to_string(c.top_k) + "_h" + std::to_string(c.hidden) + "_i" +
          std::to_string(c.inner) + "_" + std::string(ops::dtype_name(c.type)) +
-         (c.baseline_tiles ? "_tiled" : "");
+         (c.baseline_tiles ? "_tiled" : "") + (c.small_binding ? "_small_binding" : "");
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -143,7 +155,14 @@ INSTANTIATE_TEST_SUITE_P(
                       ExpertsCase{33, 6, 1, 40, 16, ops::DType::f16, false},   // top-1, f16
                       ExpertsCase{17, 4, 4, 32, 16, ops::DType::f32, false},   // top-k = all
                       ExpertsCase{23, 8, 3, 40, 24, ops::DType::f32, true},    // baseline kernel
-                      ExpertsCase{9, 8, 2, 64, 32, ops::DType::bf16, true}),
+                      ExpertsCase{9, 8, 2, 64, 32, ops::DType::bf16, true},
+                      ExpertsCase{7, 8, 2, 64, 32, ops::DType::q8_0, false},    // quants: whole
+                      ExpertsCase{9, 6, 2, 32, 64, ops::DType::q4_0, false},    // blocks of 32
+                      ExpertsCase{5, 4, 2, 256, 256, ops::DType::q4_k, false},  // and of 256
+                      ExpertsCase{9, 6, 3, 32, 64, ops::DType::q8_0, true},
+                      ExpertsCase{5, 4, 2, 256, 256, ops::DType::q4_k, true},
+                      ExpertsCase{3, 4, 2, 32, 32, ops::DType::q8_0, false, true},
+                      ExpertsCase{3, 4, 2, 32, 32, ops::DType::q4_0, false, true}),
     experts_case_name);
 
 }  // namespace
