@@ -6,6 +6,7 @@
 // and is reported in `status`.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_shader_16bit_storage : enable
+#extension GL_EXT_control_flow_attributes : require
 #define WEIGHT_BINDING 0
 #include "weights.glsl"
 #include "common.glsl"

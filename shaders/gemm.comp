@@ -18,6 +18,7 @@
 // elements after the previous one. A workgroup past its expert's count returns at once.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_shader_16bit_storage : enable
+#extension GL_EXT_control_flow_attributes : require
 #define WEIGHT_BINDING 1
 #include "weights.glsl"
 

@@ -7,7 +7,8 @@
 // rows of W; a workgroup holds ROWS such invocation rows (ROWS * RPI rows of W). Partial sums
 // are reduced in shared memory, or with subgroupAdd in the SUBGROUP variant. With VECTOR = 1
 // (x starts on a multiple of 4 elements and, for plain types, rows of W on a multiple of 8;
-// the launcher checks) weights and x are read 8 at a time with 16-byte loads. K_THREADS = 1 leaves no reduction at all: one row per
+// the launcher checks) weights and x are read 8 at a time with 16-byte loads (quants: 32 at a
+// time, a block or sub-block). K_THREADS = 1 leaves no reduction at all: one row per
 // invocation.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_shader_16bit_storage : enable
@@ -54,6 +55,25 @@ void main() {
   }
 
   uint scalar_from = 0;
+#if defined(WEIGHT_QUANT)
+  // Quantised rows are whole blocks: a step takes 32 weights of a row (one scale, a few wide
+  // loads; weights.glsl's load_weights32) rather than 8.
+  if (VECTOR == 1) {
+    const uint blocks = p.k / 32;
+    for (uint b = lane; b < blocks; b += K_THREADS) {
+      vec4 xv[8];
+      [[unroll]] for (uint c = 0; c < 8; ++c) xv[c] = x_vectors[p.x_first / 4 + 8 * b + c];
+      [[unroll]] for (uint r = 0; r < RPI; ++r) {
+        vec4 wv[8];
+        load_weights32(row_start[r] / 32 + b, wv);
+        float s = 0.0;
+        [[unroll]] for (uint c = 0; c < 8; ++c) s += dot(wv[c], xv[c]);
+        sum[r] += s;
+      }
+    }
+    scalar_from = blocks * 32;
+  }
+#else
   if (VECTOR == 1) {
     const uint groups = p.k / 8;
     for (uint g = lane; g < groups; g += K_THREADS) {
@@ -67,6 +87,7 @@ void main() {
     }
     scalar_from = groups * 8;
   }
+#endif
   for (uint i = scalar_from + lane; i < p.k; i += K_THREADS) {
     const float xi = x[p.x_first + i];
     [[unroll]] for (uint r = 0; r < RPI; ++r) {

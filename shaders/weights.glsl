@@ -17,6 +17,10 @@
 // quants counts words rather than weights: uint16_t for q8_0 (34-byte blocks) and q4_0 (18
 // bytes), whose blocks are only 2-byte aligned; uvec4 for q4_k, whose 144-byte blocks are
 // whole 16-byte words. load_weights8 decodes 8 weights of one block at a time; any g works.
+// load_weights32(b, w) decodes weights 32b .. 32b+31 (a Q8_0 or Q4_0 block, a Q4_K
+// sub-block) with as few loads as the layout allows: the 2-byte-aligned blocks are read as
+// 32-bit words from the word at or before the block, realigned by a 16-bit funnel shift, with
+// their last two 16-bit words read as such so no load passes the block's end.
 #ifndef VKMOE_WEIGHTS_GLSL
 #define VKMOE_WEIGHTS_GLSL
 
@@ -52,16 +56,37 @@ void load_weights8(uint g, out vec4 lo, out vec4 hi) {
   hi = vec4(unpack_pair(bits.z), unpack_pair(bits.w));
 }
 #elif defined(WEIGHT_Q8_0) || defined(WEIGHT_Q4_0)
+#define WEIGHT_QUANT 1
 layout(std430, set = 0, binding = WEIGHT_BINDING) readonly buffer Weights { uint16_t weights[]; };
+layout(std430, set = 0, binding = WEIGHT_BINDING) readonly buffer WeightWords {
+  uint weight_words[];
+};
+// The first 16-bit word of block `block` (counted in 16-bit words from the binding start) and
+// the following code words of N_CODE_WORDS 32-bit words, realigned: codes[t] holds code bytes
+// 4t .. 4t+3. The block's first 32-bit word starts at the block (even index) or 2 bytes
+// before it (odd index); the last code word comes from two 16-bit loads in either case.
+#define LOAD_BLOCK_WORDS(N_CODE_WORDS, block, scale_bits, codes)                              \
+  {                                                                                           \
+    const uint first_word = (block) / 2;                                                      \
+    const bool odd = ((block) % 2) == 1;                                                      \
+    uint words[N_CODE_WORDS];                                                                 \
+    [[unroll]] for (uint t = 0; t < N_CODE_WORDS; ++t) words[t] = weight_words[first_word + t]; \
+    scale_bits = odd ? words[0] >> 16 : words[0] & 0xffffu;                                   \
+    [[unroll]] for (uint t = 0; t + 1 < N_CODE_WORDS; ++t) {                                  \
+      codes[t] = odd ? words[t + 1] : (words[t] >> 16) | (words[t + 1] << 16);                \
+    }                                                                                         \
+    codes[N_CODE_WORDS - 1] = uint(weights[(block) + 2 * N_CODE_WORDS - 1]) |                 \
+                              (uint(weights[(block) + 2 * N_CODE_WORDS]) << 16);              \
+  }
 // Two 16-bit words as one 32-bit word (little-endian, as the bytes lie in the file).
 uint load_word_pair(uint at) { return uint(weights[at]) | (uint(weights[at + 1]) << 16); }
 #if defined(WEIGHT_Q8_0)
 // Block: f16 d, then int8 q[32] in 16 words; weight e = d * q[e].
 const uint BLOCK_WORDS = 17;
+// The 4 bytes of `word` as signed values: each moved to the top, then arithmetic-shifted down
+// (one vector shift pair rather than four bit-field extracts).
 vec4 signed_bytes(uint word) {
-  const int w = int(word);
-  return vec4(bitfieldExtract(w, 0, 8), bitfieldExtract(w, 8, 8), bitfieldExtract(w, 16, 8),
-              bitfieldExtract(w, 24, 8));
+  return vec4(ivec4(uvec4(word) << uvec4(24, 16, 8, 0)) >> 24);
 }
 float load_weight(uint i) {
   const uint block = weight_base + (i / 32) * BLOCK_WORDS, e = i % 32;
@@ -74,6 +99,12 @@ void load_weights8(uint g, out vec4 lo, out vec4 hi) {
   const float d = unpackHalf2x16(uint(weights[block])).x;
   lo = d * signed_bytes(load_word_pair(at));
   hi = d * signed_bytes(load_word_pair(at + 2));
+}
+void load_weights32(uint b, out vec4 w[8]) {
+  uint scale_bits, codes[8];
+  LOAD_BLOCK_WORDS(8, weight_base + b * BLOCK_WORDS, scale_bits, codes);
+  const float d = unpackHalf2x16(scale_bits).x;
+  [[unroll]] for (uint t = 0; t < 8; ++t) w[t] = d * signed_bytes(codes[t]);
 }
 #else
 // Block: f16 d, then 16 bytes of nibbles in 8 words; byte j holds weight j (low nibble) and
@@ -97,8 +128,18 @@ void load_weights8(uint g, out vec4 lo, out vec4 hi) {
   lo = d * nibbles(load_word_pair(at), shift);
   hi = d * nibbles(load_word_pair(at + 2), shift);
 }
+void load_weights32(uint b, out vec4 w[8]) {
+  uint scale_bits, codes[4];
+  LOAD_BLOCK_WORDS(4, weight_base + b * BLOCK_WORDS, scale_bits, codes);
+  const float d = unpackHalf2x16(scale_bits).x;
+  [[unroll]] for (uint t = 0; t < 4; ++t) {
+    w[t] = d * nibbles(codes[t], 0);
+    w[t + 4] = d * nibbles(codes[t], 4);
+  }
+}
 #endif
 #elif defined(WEIGHT_Q4_K)
+#define WEIGHT_QUANT 1
 // Block of 256 weights in 9 uvec4: word 0 holds f16 d and dmin, then the 12 bytes of 6-bit
 // scales and mins of the 8 sub-blocks of 32; words 1..8 hold 128 bytes of nibbles, where
 // bytes 32j .. 32j+31 carry sub-block 2j (low nibbles) and 2j+1 (high nibbles). Weight l of
@@ -111,18 +152,15 @@ layout(std430, set = 0, binding = WEIGHT_BINDING) readonly buffer WeightVectors 
   uvec4 weight_vectors[];
 };
 const uint BLOCK_VECTORS = 9;
-uint scale_byte(uvec4 head, uint b) { return (head[1 + b / 4] >> ((b % 4) * 8)) & 0xffu; }
-// The scale (x) and min (y) of sub-block s, each multiplied by its super-block factor.
+// The scale (x) and min (y) of sub-block s, each multiplied by its super-block factor. With
+// t = s % 4, the bytes involved are byte t, 4 + t and 8 + t of the 12 (head.y, .z, .w shifted
+// by 8t), so both cases are computed from the same three words and selected: no per-lane
+// indexing into the vector.
 vec2 sub_block_scale_min(uvec4 head, uint s) {
-  uint scale, minimum;
-  if (s < 4) {
-    scale = scale_byte(head, s) & 63u;
-    minimum = scale_byte(head, s + 4) & 63u;
-  } else {
-    const uint low = scale_byte(head, s + 4);
-    scale = (low & 0xfu) | ((scale_byte(head, s - 4) >> 6) << 4);
-    minimum = (low >> 4) | ((scale_byte(head, s) >> 6) << 4);
-  }
+  const uint shift = (s % 4) * 8;
+  const uint low = head.y >> shift, middle = head.z >> shift, high = head.w >> shift;
+  const uint scale = s < 4 ? low & 63u : (high & 0xfu) | (((low >> 6) & 3u) << 4);
+  const uint minimum = s < 4 ? middle & 63u : ((high >> 4) & 0xfu) | (((middle >> 6) & 3u) << 4);
   const vec2 d_dmin = unpackHalf2x16(head.x);
   return vec2(d_dmin.x * float(scale), d_dmin.y * float(minimum));
 }
@@ -144,6 +182,17 @@ void load_weights8(uint g, out vec4 lo, out vec4 hi) {
   const uvec2 words = weight_pairs[(block + 1) * 2 + byte / 8];
   lo = scaled_nibbles(words.x, (s % 2) * 4, scale_min);
   hi = scaled_nibbles(words.y, (s % 2) * 4, scale_min);
+}
+void load_weights32(uint b, out vec4 w[8]) {
+  const uint block = weight_base + (b / 8) * BLOCK_VECTORS, s = b % 8;
+  const vec2 scale_min = sub_block_scale_min(weight_vectors[block], s);
+  const uvec4 lo = weight_vectors[block + 1 + (s / 2) * 2];
+  const uvec4 hi = weight_vectors[block + 2 + (s / 2) * 2];
+  const uint shift = (s % 2) * 4;
+  [[unroll]] for (uint t = 0; t < 4; ++t) {
+    w[t] = scaled_nibbles(lo[t], shift, scale_min);
+    w[t + 4] = scaled_nibbles(hi[t], shift, scale_min);
+  }
 }
 #else
 #error "define WEIGHT_F32, WEIGHT_F16, WEIGHT_BF16, WEIGHT_Q8_0, WEIGHT_Q4_0 or WEIGHT_Q4_K"
