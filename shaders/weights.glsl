@@ -61,10 +61,11 @@ layout(std430, set = 0, binding = WEIGHT_BINDING) readonly buffer Weights { uint
 layout(std430, set = 0, binding = WEIGHT_BINDING) readonly buffer WeightWords {
   uint weight_words[];
 };
-// The first 16-bit word of block `block` (counted in 16-bit words from the binding start) and
-// the following code words of N_CODE_WORDS 32-bit words, realigned: codes[t] holds code bytes
-// 4t .. 4t+3. The block's first 32-bit word starts at the block (even index) or 2 bytes
-// before it (odd index); the last code word comes from two 16-bit loads in either case.
+// Reads the block that starts at 16-bit word `block` of the binding: scale_bits gets its f16
+// scale, codes[t] (t < N_CODE_WORDS) its code bytes 4t .. 4t+3. The 32-bit loads start at the
+// block (even word) or 2 bytes before it (odd word; a 16-bit funnel shift realigns them), and
+// the last code word comes from two 16-bit loads, so no load passes the block's end. A macro
+// because GLSL functions cannot take arrays of different lengths.
 #define LOAD_BLOCK_WORDS(N_CODE_WORDS, block, scale_bits, codes)                              \
   {                                                                                           \
     const uint first_word = (block) / 2;                                                      \
