@@ -105,10 +105,11 @@ void gemm(vk::Stream& stream, const GemmArgs& args) {
   const bool shuffle = t.kernel == GemmKernel::shuffle;
   const std::string variant = shuffle ? "gemm_shuffle_" + std::string(dtype_name(a.w_type)) : label;
 
-  // Rows of X and Y per dispatch are limited by the binding range; rows of W likewise.
+  // Rows of X and Y per dispatch are limited by the binding range; rows of W likewise, and
+  // by element indices that fit in 32 bits.
   const uint64_t xy_row_bytes = uint64_t{std::max(a.x_stride, a.y_stride)} * 4;
   for_each_chunk(context, a.n, xy_row_bytes, [&](uint64_t n0, uint64_t nc) {
-    for_each_chunk(context, a.m, w_row_bytes, [&](uint64_t m0, uint64_t mc) {
+    const auto launch_rows = [&](uint64_t m0, uint64_t mc) {
       const vk::WorkGroups groups{static_cast<uint32_t>((mc + tile_m - 1) / tile_m),
                                   static_cast<uint32_t>((nc + tile_n - 1) / tile_n), 1};
       if (groups.x > context.info().max_workgroup_count[0] ||
@@ -153,7 +154,8 @@ void gemm(vk::Stream& stream, const GemmArgs& args) {
                            double(mc) * double(dtype_row_bytes(a.w_type, a.k)) +
                            double(nc) * double(mc) * 4;
       stream.dispatch(pipeline, bindings, push_bytes(push), groups, label, {flops, bytes});
-    });
+    };
+    for_each_chunk(context, a.m, w_row_bytes, launch_rows, rows_with_u32_indices(a.w_stride));
   });
 }
 

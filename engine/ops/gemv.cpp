@@ -94,7 +94,7 @@ void gemv(vk::Stream& stream, const GemvArgs& args) {
   const uint32_t rows_per_group = c.rows * c.rows_per_invocation;
 
   const AlignedBinding bx = align_binding(context, a.x.sub(0, uint64_t{a.k} * 4), 4);
-  for_each_chunk(context, a.m, w_row_bytes, [&](uint64_t m0, uint64_t mc) {
+  const auto launch_rows = [&](uint64_t m0, uint64_t mc) {
     const uint64_t w_chunk = dtype_matrix_bytes(a.w_type, mc, a.k, a.w_stride);
     const AlignedBinding bw =
         align_binding(context, a.w.sub(m0 * w_row_bytes, w_chunk), dtype_binding_unit(a.w_type));
@@ -117,7 +117,8 @@ void gemv(vk::Stream& stream, const GemvArgs& args) {
         double(mc) * double(dtype_row_bytes(a.w_type, a.k)) + double(a.k) * 4 + double(mc) * 4;
     stream.dispatch(pipeline, bindings, push_bytes(push), linear_grid(context, mc, rows_per_group),
                     label, {flops, bytes});
-  });
+  };
+  for_each_chunk(context, a.m, w_row_bytes, launch_rows, rows_with_u32_indices(a.w_stride));
 }
 
 }  // namespace vkmoe::ops

@@ -33,11 +33,12 @@ vk::WorkGroups linear_grid(const vk::Context& context, uint64_t invocations, uin
 }
 
 void for_each_chunk(const vk::Context& context, uint64_t total, uint64_t unit_bytes,
-                    const std::function<void(uint64_t first, uint64_t count)>& launch) {
+                    const std::function<void(uint64_t first, uint64_t count)>& launch,
+                    uint64_t max_count) {
   const VkDeviceSize alignment =
       std::max<VkDeviceSize>(1, context.info().min_storage_buffer_offset_alignment);
   const VkDeviceSize usable = context.max_binding_range() - alignment;
-  const uint64_t per_chunk = usable / unit_bytes;
+  const uint64_t per_chunk = std::min<uint64_t>(usable / unit_bytes, max_count);
   if (per_chunk == 0) {
     throw Error("one unit of " + std::to_string(unit_bytes) +
                 " bytes is larger than a binding may be (maxStorageBufferRange " +
@@ -46,6 +47,10 @@ void for_each_chunk(const vk::Context& context, uint64_t total, uint64_t unit_by
   for (uint64_t first = 0; first < total; first += per_chunk) {
     launch(first, std::min(per_chunk, total - first));
   }
+}
+
+uint64_t rows_with_u32_indices(uint64_t stride) {
+  return std::max<uint64_t>(1, uint64_t{UINT32_MAX} / std::max<uint64_t>(1, stride));
 }
 
 std::string_view dtype_name(DType type) {

@@ -32,10 +32,16 @@ AlignedBinding align_binding(const vk::Context& context, vk::BufferSpan span,
 vk::WorkGroups linear_grid(const vk::Context& context, uint64_t invocations, uint32_t group_size);
 
 // Calls `launch(first, count)` over [0, total) in pieces whose bytes (count * unit_bytes) fit in
-// one binding together with the alignment slack. `unit_bytes` is the size of one indivisible
-// unit (an element, a row).
+// one binding together with the alignment slack, and of at most `max_count` units. `unit_bytes`
+// is the size of one indivisible unit (an element, a row).
 void for_each_chunk(const vk::Context& context, uint64_t total, uint64_t unit_bytes,
-                    const std::function<void(uint64_t first, uint64_t count)>& launch);
+                    const std::function<void(uint64_t first, uint64_t count)>& launch,
+                    uint64_t max_count = UINT64_MAX);
+
+// The most rows `stride` elements apart whose element indices a shader can count in 32 bits.
+// Quantised weights pack more than 2^32 elements into a 4 GiB binding, so weight chunks are
+// capped by this as well as by bytes.
+uint64_t rows_with_u32_indices(uint64_t stride);
 
 template <typename T>
 std::span<const std::byte> push_bytes(const T& constants) {

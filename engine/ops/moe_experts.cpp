@@ -75,9 +75,10 @@ void moe_gemm(vk::Stream& stream, const MoeGemmArgs& a) {
   if (bc.first_element != 0 || bl.first_element != 0) {
     throw Error(what + ": counts and lists must start at a multiple of the binding alignment");
   }
-  // As many experts per dispatch as one binding of W holds.
+  // As many experts per dispatch as one binding of W holds (and 32-bit element indices reach).
   const uint32_t per_group = static_cast<uint32_t>(std::min<uint64_t>(
-      {a.experts, (range - alignment) / expert_bytes, context.info().max_workgroup_count[2]}));
+      {a.experts, (range - alignment) / expert_bytes, rows_with_u32_indices(uint64_t{a.m} * a.k),
+       context.info().max_workgroup_count[2]}));
   for (uint32_t first = 0; first < a.experts; first += per_group) {
     const uint32_t group = std::min(per_group, a.experts - first);
     const AlignedBinding bw = align_binding(

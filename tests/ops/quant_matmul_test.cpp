@@ -170,6 +170,19 @@ TEST_P(QuantShapes, RejectsRowsOfPartBlocks) {
 INSTANTIATE_TEST_SUITE_P(Quants, QuantShapes, ::testing::ValuesIn(kQuants),
                          [](const auto& param_info) { return name_of(param_info.param); });
 
+// The byte and index arithmetic the launchers share (no device needed).
+TEST(QuantLayout, RowBytesAndIndexLimits) {
+  EXPECT_EQ(ops::dtype_row_bytes(ops::DType::q8_0, 64), 68u);
+  EXPECT_EQ(ops::dtype_row_bytes(ops::DType::q4_0, 64), 36u);
+  EXPECT_EQ(ops::dtype_row_bytes(ops::DType::q4_k, 512), 288u);
+  EXPECT_EQ(ops::dtype_row_bytes(ops::DType::f16, 3), 6u);
+  EXPECT_THROW(ops::dtype_row_bytes(ops::DType::q4_k, 128), Error);
+  EXPECT_EQ(ops::dtype_matrix_bytes(ops::DType::q4_0, 3, 32, 96), 2 * 54u + 18u);
+  EXPECT_EQ(ops::dtype_matrix_bytes(ops::DType::q8_0, 0, 32, 32), 0u);
+  EXPECT_EQ(ops::rows_with_u32_indices(4096), 1048575u);  // 2^20 rows would reach index 2^32
+  EXPECT_EQ(ops::rows_with_u32_indices(uint64_t{1} << 40), 1u);
+}
+
 // VKMOE_MAX_BINDING_RANGE shrinks the binding limit so W (and X, Y) are split over rows.
 class QuantSmallBindingTest : public QuantMatmulTest {
  protected:
