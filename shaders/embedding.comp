@@ -6,6 +6,7 @@
 // and is reported in `status`.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_shader_16bit_storage : enable
+#extension GL_EXT_control_flow_attributes : require
 #define WEIGHT_BINDING 0
 #include "weights.glsl"
 #include "common.glsl"
@@ -41,5 +42,6 @@ void main() {
     return;
   }
   if (id < p.row_first || id - p.row_first >= p.row_count) return;  // another chunk's row
-  result[p.out_first + i] = load_weight(p.table_first + (id - p.row_first) * p.columns + column);
+  weight_base = p.table_first;
+  result[p.out_first + i] = load_weight((id - p.row_first) * p.columns + column);
 }

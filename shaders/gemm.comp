@@ -1,6 +1,7 @@
 #version 450
-// Y[n, m] = X[n, k] . W[m, k]^T with X, Y in f32 and W in f32, f16 or bf16 (weights.glsl);
-// accumulation in f32. Both operands are k-contiguous, as nn.Linear stores its weight.
+// Y[n, m] = X[n, k] . W[m, k]^T with X, Y in f32 and W in f32, f16, bf16 or a GGUF quant
+// (weights.glsl); accumulation in f32. Both operands are k-contiguous, as nn.Linear stores
+// its weight.
 //
 // One workgroup computes a BN x BM tile of Y, walking k in steps of BK. Each step stages the
 // X and W tiles in shared memory, transposed to [k][row] so the inner loop reads rows that
@@ -17,6 +18,7 @@
 // elements after the previous one. A workgroup past its expert's count returns at once.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_shader_16bit_storage : enable
+#extension GL_EXT_control_flow_attributes : require
 #define WEIGHT_BINDING 1
 #include "weights.glsl"
 
@@ -40,7 +42,7 @@ layout(std430, set = 0, binding = 2) writeonly buffer Output { float y[]; };
 layout(push_constant) uniform Push {
   uint n, m, k;
   uint x_stride, w_stride, y_stride;  // row strides in elements
-  uint x_first, w_first, y_first;     // first element of each binding (align_binding)
+  uint x_first, w_first, y_first;     // first element of each binding (W: weights.glsl)
 #ifdef EXPERTS
   uint expert_first;     // expert of grid z = 0
   uint list_stride;      // entries per routing list (the number of tokens)
@@ -72,12 +74,13 @@ void main() {
   const uint expert = p.expert_first + gl_WorkGroupID.z;
   const uint n_rows = counts[expert];
   const uint list_base = expert * p.list_stride;
-  const uint w_first = p.w_first + gl_WorkGroupID.z * p.w_expert_stride;
+  const uint w_origin = gl_WorkGroupID.z * p.w_expert_stride;  // counted from weight_base
   if (n0 >= n_rows) return;  // the whole workgroup: no barrier is left waiting
 #else
   const uint n_rows = p.n;
-  const uint w_first = p.w_first;
+  const uint w_origin = 0;
 #endif
+  weight_base = p.w_first;
 
   float acc[TN * TM];
   for (uint i = 0; i < TN * TM; ++i) acc[i] = 0.0;
@@ -88,7 +91,7 @@ void main() {
       const uint row = e / BK, kk = e % BK;
       const uint gm = m0 + row, gk = k0 + kk;
       w_tile[kk * W_STRIDE + row] =
-          (gm < p.m && gk < p.k) ? load_weight(w_first + gm * p.w_stride + gk) : 0.0;
+          (gm < p.m && gk < p.k) ? load_weight(w_origin + gm * p.w_stride + gk) : 0.0;
     }
     for (uint e = tid; e < BN * BK; e += THREADS) {
       const uint row = e / BK, kk = e % BK;

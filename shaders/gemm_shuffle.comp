@@ -7,7 +7,8 @@
 // no shared memory. Each step over k, invocation i loads its own RN rows of X and TM rows of
 // W (rows n0 + i + q*SG, m0 + i + j*SG); subgroupShuffle then hands every X value to all
 // invocations, so each load feeds SG * RN * TM / (RN + TM) FMAs. With VECTOR = 1 (rows of X
-// start on a multiple of 4 elements and rows of W on a multiple of 8; the launcher checks)
+// start on a multiple of 4 elements and rows of plain-type W on a multiple of 8; quantised rows
+// are whole blocks; the launcher checks)
 // each load brings 8 consecutive k at once. On lavapipe (8 lanes of AVX2) TM = 4, RN = 8
 // measured best: the 256 accumulators per invocation live in memory, so the vector path
 // runs the 8 FMAs of one accumulator back to back.
@@ -35,7 +36,7 @@ layout(std430, set = 0, binding = 2) writeonly buffer Output { float y[]; };
 layout(push_constant) uniform Push {
   uint n, m, k;
   uint x_stride, w_stride, y_stride;  // row strides in elements
-  uint x_first, w_first, y_first;     // first element of each binding (align_binding)
+  uint x_first, w_first, y_first;     // first element of each binding (W: weights.glsl)
 #ifdef EXPERTS
   uint expert_first;     // expert of grid z = 0
   uint list_stride;      // entries per routing list (the number of tokens)
@@ -76,19 +77,20 @@ void main() {
   const uint expert = p.expert_first + gl_WorkGroupID.z;
   const uint n_rows = counts[expert];
   const uint list_base = expert * p.list_stride;
-  const uint w_first = p.w_first + gl_WorkGroupID.z * p.w_expert_stride;
+  const uint w_origin = gl_WorkGroupID.z * p.w_expert_stride;  // counted from weight_base
   if (n0 >= n_rows) return;  // the whole workgroup (one subgroup)
 #else
   const uint n_rows = p.n;
-  const uint w_first = p.w_first;
+  const uint w_origin = 0;
 #endif
+  weight_base = p.w_first;
   // Rows past n or m read the last row (no branches around loads) and are not stored.
   uint x_row[RN], w_row[TM];
   [[unroll]] for (uint q = 0; q < RN; ++q) {
     x_row[q] = p.x_first + X_ROW(min(n0 + lane + q * SG, n_rows - 1)) * p.x_stride;
   }
   [[unroll]] for (uint j = 0; j < TM; ++j) {
-    w_row[j] = w_first + min(m0 + lane + j * SG, p.m - 1) * p.w_stride;
+    w_row[j] = w_origin + min(m0 + lane + j * SG, p.m - 1) * p.w_stride;
   }
   [[unroll]] for (uint i = 0; i < TILE_ROWS * TM; ++i) acc[i] = 0.0;
 

@@ -1,7 +1,7 @@
 #version 450
-// y[m] = W[m, k] . x[k] with W in f32, f16 or bf16 (weights.glsl), x and y in f32,
-// accumulation in f32: the decode-time product of one token with an nn.Linear weight. Grid z
-// runs over vectors (a few tokens at once), each with its own row of X and of Y.
+// y[m] = W[m, k] . x[k] with W in f32, f16, bf16 or a GGUF quant (weights.glsl), x and y in
+// f32, accumulation in f32: the decode-time product of one token with an nn.Linear weight.
+// Grid z runs over vectors (a few tokens at once), each with its own row of X and of Y.
 //
 // EXPERTS (the decode step of a MoE layer): vector z is routing entry z = token·top_k + j, its
 // weight matrix is expert choices[z] of a stack [experts, m, k], read on the GPU — the host
@@ -13,8 +13,9 @@
 // neighbouring weights; each invocation serves RPI rows at once, so one load of x feeds RPI
 // rows of W; a workgroup holds ROWS such invocation rows (ROWS * RPI rows of W). Partial sums
 // are reduced in shared memory, or with subgroupAdd in the SUBGROUP variant. With VECTOR = 1
-// (rows and x start on a multiple of 8 elements; the launcher checks) weights and x are read
-// 8 at a time with 16-byte loads. K_THREADS = 1 leaves no reduction at all: one row per
+// (x starts on a multiple of 4 elements and, for plain types, rows of W on a multiple of 8;
+// the launcher checks) weights and x are read 8 at a time with 16-byte loads (quants: 32 at a
+// time, a block or sub-block). K_THREADS = 1 leaves no reduction at all: one row per
 // invocation.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_shader_16bit_storage : enable
@@ -43,7 +44,7 @@ layout(std430, set = 0, binding = 3) readonly buffer Choices { uint choices[]; }
 layout(push_constant) uniform Push {
   uint m, k;
   uint w_stride;                   // row stride of W in elements
-  uint w_first, x_first, y_first;  // first element of each binding (align_binding)
+  uint w_first, x_first, y_first;  // first unit of each binding (W: weights.glsl)
   uint x_stride, y_stride;         // elements between the rows of X and Y (vectors)
   uint x_divisor;                  // EXPERTS: X row = entry / x_divisor
   uint expert_first, expert_count, expert_stride;  // EXPERTS: bound experts, elements each
@@ -57,12 +58,13 @@ void main() {
   const uint group = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
   const uint first_row = (group * ROWS + local / K_THREADS) * RPI;
   const uint vector_index = gl_WorkGroupID.z;
-  uint w_base = p.w_first;
+  weight_base = p.w_first;
+  uint w_base = 0;  // elements from the start of the W binding
 #if defined(EXPERTS)
   // Uniform over the workgroup, so the early return leaves no barrier half-reached.
   const uint expert = choices[vector_index];
   if (expert < p.expert_first || expert - p.expert_first >= p.expert_count) return;
-  w_base += (expert - p.expert_first) * p.expert_stride;
+  w_base = (expert - p.expert_first) * p.expert_stride;
   const uint x_base = p.x_first + (vector_index / p.x_divisor) * p.x_stride;
 #else
   const uint x_base = p.x_first + vector_index * p.x_stride;
@@ -78,6 +80,25 @@ void main() {
   }
 
   uint scalar_from = 0;
+#if defined(WEIGHT_QUANT)
+  // Quantised rows are whole blocks: a step takes 32 weights of a row (one scale, a few wide
+  // loads; weights.glsl's load_weights32) rather than 8.
+  if (VECTOR == 1) {
+    const uint blocks = p.k / 32;
+    for (uint b = lane; b < blocks; b += K_THREADS) {
+      vec4 xv[8];
+      [[unroll]] for (uint c = 0; c < 8; ++c) xv[c] = x_vectors[x_base / 4 + 8 * b + c];
+      [[unroll]] for (uint r = 0; r < RPI; ++r) {
+        vec4 wv[8];
+        load_weights32(row_start[r] / 32 + b, wv);
+        float s = 0.0;
+        [[unroll]] for (uint c = 0; c < 8; ++c) s += dot(wv[c], xv[c]);
+        sum[r] += s;
+      }
+    }
+    scalar_from = blocks * 32;
+  }
+#else
   if (VECTOR == 1) {
     const uint groups = p.k / 8;
     for (uint g = lane; g < groups; g += K_THREADS) {
@@ -91,6 +112,7 @@ void main() {
     }
     scalar_from = groups * 8;
   }
+#endif
   for (uint i = scalar_from + lane; i < p.k; i += K_THREADS) {
     const float xi = x[x_base + i];
     [[unroll]] for (uint r = 0; r < RPI; ++r) {

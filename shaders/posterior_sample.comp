@@ -124,6 +124,7 @@ void main() {
   const uint e = p.expert_first + gl_WorkGroupID.z;
   const uint index = linear_invocation();  // row * I + col
   if (index >= p.h * p.i) return;
+  weight_base = p.w_first;
   const uint row = index / p.i, col = index % p.i;
   float low_rank = 0.0;
   [[unroll]] for (uint c = 0; c < R; ++c) {
@@ -131,7 +132,7 @@ void main() {
   }
   const uint offset = (e - p.w_expert_first) * p.h * p.i + index;
   const float delta = inversesqrt(p.lambda) * z_at(e, row, col) + low_rank;
-  store(p.out_first + offset, load_weight(p.w_first + offset) + delta);
+  store(p.out_first + offset, load_weight(offset) + delta);
 }
 #else
 #error "define PASS_PROJECT, PASS_CORE, PASS_EXPAND or PASS_APPLY"

@@ -127,7 +127,7 @@ int run(const Options& o) {
     if (weights.decoded_on_host) {
       std::fprintf(stderr,
                    "vkmoe logits: note: quantised weights were decoded to f32 on the host "
-                   "(the GEMM kernels do not read GGUF quants yet)\n");
+                   "(mixed types, or a quant the GEMM kernels do not read)\n");
     }
     model::KvCache cache(context, weights.config, static_cast<uint32_t>(tokens.size()));
     const auto vocab = static_cast<std::size_t>(weights.config.vocab_size);

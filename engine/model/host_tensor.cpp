@@ -14,13 +14,20 @@ ops::DType device_type(DType t) {
       return ops::DType::f16;
     case DType::kBF16:
       return ops::DType::bf16;
+    case DType::kQ8_0:
+      return ops::DType::q8_0;
+    case DType::kQ4_0:
+      return ops::DType::q4_0;
+    case DType::kQ4_K:
+      return ops::DType::q4_k;
     default:
       return ops::DType::f32;
   }
 }
 
 bool decoded_on_host(DType t) {
-  return t != DType::kF32 && t != DType::kF16 && t != DType::kBF16;
+  return t != DType::kF32 && t != DType::kF16 && t != DType::kBF16 && t != DType::kQ8_0 &&
+         t != DType::kQ4_0 && t != DType::kQ4_K;
 }
 
 HostTensor::HostTensor(const ResolvedTensor& t, ops::DType type)
@@ -48,8 +55,8 @@ HostTensor::HostTensor(const ResolvedTensor& t, ops::DType type)
     // llama.cpp's converter interleaved the two rotary halves of each head; undo it row by row
     // (a 1-D bias has rows of one element).
     const std::int64_t rows = v.shape.empty() ? 1 : v.shape.front();
-    const std::size_t row_bytes =
-        static_cast<std::size_t>(elements_ / rows) * ops::dtype_bytes(type);
+    const auto row_bytes = static_cast<std::size_t>(
+        ops::dtype_row_bytes(type, static_cast<std::uint64_t>(elements_ / rows)));
     owned_.resize(data.size());
     for (std::int64_t r = 0; r < rows; ++r) {
       const auto to = static_cast<std::size_t>(hf_row(r, t.rope_head_dim));
@@ -63,13 +70,13 @@ HostTensor::HostTensor(const ResolvedTensor& t, ops::DType type)
 
 std::span<const std::byte> HostTensor::range(std::int64_t first, std::int64_t count) const {
   const std::span<const std::byte> all = owned_.empty() ? file_ : std::span(owned_);
-  const std::size_t bytes = ops::dtype_bytes(type_);
   if (first < 0 || count < 0 || first + count > elements_) {
     throw std::out_of_range("HostTensor::range: elements [" + std::to_string(first) + ", " +
                             std::to_string(first + count) + ") of " + std::to_string(elements_));
   }
-  return all.subspan(static_cast<std::size_t>(first) * bytes,
-                     static_cast<std::size_t>(count) * bytes);
+  return all.subspan(
+      static_cast<std::size_t>(ops::dtype_row_bytes(type_, static_cast<std::uint64_t>(first))),
+      static_cast<std::size_t>(ops::dtype_row_bytes(type_, static_cast<std::uint64_t>(count))));
 }
 
 }  // namespace vkmoe::model

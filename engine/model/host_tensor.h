@@ -1,7 +1,8 @@
-// A checkpoint tensor made ready for upload, on the host: F32, F16 and BF16 are passed on as
-// stored (the kernels read them), every other type (the GGUF quants) is decoded to f32 here —
-// a stop-gap until the GEMM kernels read quantised blocks themselves — and GGUF DeepSeek q/k
-// rows are put back in the Hugging Face rotate_half order the RoPE kernel expects.
+// A checkpoint tensor made ready for upload, on the host: F32, F16, BF16 and the GGUF quants
+// Q8_0, Q4_0 and Q4_K are passed on as stored (the matrix kernels read their blocks), or
+// decoded to f32 when asked (embedding tables, norms, groups of mixed types); every other
+// type is decoded to f32. GGUF DeepSeek q/k rows are put back in the Hugging Face rotate_half
+// order the RoPE kernel expects (whole rows move, so quantised rows move as blocks).
 #pragma once
 
 #include <cstddef>
@@ -25,7 +26,7 @@ class HostTensor {
 
   ops::DType type() const { return type_; }
   std::int64_t elements() const { return elements_; }
-  // Elements [first, first + count) as bytes of type().
+  // Elements [first, first + count) as bytes of type() (whole blocks for quants).
   std::span<const std::byte> range(std::int64_t first, std::int64_t count) const;
 
  private:

@@ -19,10 +19,16 @@ struct Piece {
   std::uint64_t at = 0;
 };
 
+// What a buffer may hold: always f32 (norms, biases); the pieces' stored type, f32 if they are
+// of mixed types or of one the kernels do not read (GEMM weights); the stored type unless it
+// is a quant (the embedding table, which the embedding kernel reads).
+enum class Keep { f32, stored, plain };
+
 // One device buffer to fill: a norm, a matrix, or a stack of experts gathered from pieces.
 struct Job {
   std::string name;
   vk::Buffer* buffer = nullptr;
+  Keep keep = Keep::stored;
   ops::DType type = ops::DType::f32;
   std::uint64_t elements = 0;
   std::vector<Piece> pieces;
@@ -39,14 +45,17 @@ class Planner {
   // An f32 vector (norm weight, bias).
   void vector(vk::Buffer& b, TensorRole role, std::int32_t layer) {
     const ResolvedTensor& t = need(role, layer);
-    add(t.spec.name, b, {{&t, 0, t.view->numel(), 0}}, true);
+    add(t.spec.name, b, {{&t, 0, t.view->numel(), 0}}, Keep::f32);
   }
 
-  void matrix(DeviceMatrix& d, TensorRole role, std::int32_t layer) {
+  // A GEMM weight keeps its stored type; the embedding table (`quants_ok` false: the embedding
+  // kernel reads no quants) keeps it unless quantised.
+  void matrix(DeviceMatrix& d, TensorRole role, std::int32_t layer, bool quants_ok = true) {
     const ResolvedTensor& t = need(role, layer);
     d.rows = dim(t.spec.shape.front());
     d.cols = dim(t.view->numel() / t.spec.shape.front());
-    d.type = add(t.spec.name, d.buffer, {{&t, 0, t.view->numel(), 0}}, false);
+    d.type = add(t.spec.name, d.buffer, {{&t, 0, t.view->numel(), 0}},
+                 quants_ok ? Keep::stored : Keep::plain);
   }
 
   // The routed experts of layer `l` as three stacks, whatever the file's layout.
@@ -91,9 +100,9 @@ class Planner {
         }
         break;
     }
-    w.experts_gate.type = add(p + "gate", w.experts_gate.buffer, std::move(gate), false);
-    w.experts_up.type = add(p + "up", w.experts_up.buffer, std::move(up), false);
-    w.experts_down.type = add(p + "down", w.experts_down.buffer, std::move(down), false);
+    w.experts_gate.type = add(p + "gate", w.experts_gate.buffer, std::move(gate), Keep::stored);
+    w.experts_up.type = add(p + "up", w.experts_up.buffer, std::move(up), Keep::stored);
+    w.experts_down.type = add(p + "down", w.experts_down.buffer, std::move(down), Keep::stored);
   }
 
   std::vector<Job>& jobs() { return jobs_; }
@@ -108,9 +117,7 @@ class Planner {
     return *t;
   }
 
-  // The pieces keep their common stored type when the kernels read it; a group of mixed or
-  // quantised types becomes f32.
-  ops::DType add(std::string name, vk::Buffer& b, std::vector<Piece> pieces, bool f32) {
+  ops::DType add(std::string name, vk::Buffer& b, std::vector<Piece> pieces, Keep keep) {
     const DType first = pieces.front().tensor->view->dtype;
     bool same = !decoded_on_host(first);
     std::uint64_t elements = 0;
@@ -118,8 +125,9 @@ class Planner {
       same = same && p.tensor->view->dtype == first;
       elements += static_cast<std::uint64_t>(p.count);
     }
-    const ops::DType type = f32 || !same ? ops::DType::f32 : device_type(first);
-    jobs_.push_back({std::move(name), &b, type, elements, std::move(pieces)});
+    ops::DType type = keep == Keep::f32 || !same ? ops::DType::f32 : device_type(first);
+    if (keep == Keep::plain && ops::dtype_is_quantized(type)) type = ops::DType::f32;
+    jobs_.push_back({std::move(name), &b, keep, type, elements, std::move(pieces)});
     return type;
   }
 
@@ -152,7 +160,7 @@ ModelWeights load_model_weights(vk::Context& context, const ResolvedModel& model
   w.layers.resize(static_cast<std::size_t>(c.num_layers));
 
   Planner plan(model);
-  plan.matrix(w.embedding, TensorRole::kTokenEmbedding, -1);
+  plan.matrix(w.embedding, TensorRole::kTokenEmbedding, -1, false);
   for (std::int32_t l = 0; l < c.num_layers; ++l) {
     LayerWeights& L = w.layers[static_cast<std::size_t>(l)];
     plan.vector(L.attn_norm, TensorRole::kAttnNorm, l);
@@ -196,19 +204,26 @@ ModelWeights load_model_weights(vk::Context& context, const ResolvedModel& model
   const std::uint64_t align = context.allocator().alignment();
   std::uint64_t total = (inv_freq.size() * sizeof(float) + align - 1) / align * align;
   for (const Job& j : plan.jobs()) {
-    total += (j.elements * ops::dtype_bytes(j.type) + align - 1) / align * align;
+    total += (ops::dtype_row_bytes(j.type, j.elements) + align - 1) / align * align;
   }
   require_device_memory(context, total, "loading the model");
 
   vk::Stream stream(context);
   for (const Job& j : plan.jobs()) {
-    const std::uint64_t eb = ops::dtype_bytes(j.type);
-    *j.buffer = context.create_buffer(j.elements * eb, j.name);
+    *j.buffer = context.create_buffer(ops::dtype_row_bytes(j.type, j.elements), j.name);
     for (const Piece& p : j.pieces) {
       const HostTensor host(*p.tensor, j.type);
-      if (decoded_on_host(p.tensor->view->dtype)) w.decoded_on_host = true;
+      // A quantised GEMM weight the kernels could not read as stored (in a mixed group, or a
+      // quant they do not know); the embedding table is decoded by design.
+      const DType stored = p.tensor->view->dtype;
+      const bool widened_quant =
+          ops::dtype_is_quantized(device_type(stored)) && j.type != device_type(stored);
+      if (j.keep == Keep::stored && (widened_quant || decoded_on_host(stored))) {
+        w.decoded_on_host = true;
+      }
       const std::span<const std::byte> bytes = host.range(p.first, p.count);
-      stream.upload(j.buffer->span(p.at * eb, bytes.size()), bytes.data(), bytes.size());
+      stream.upload(j.buffer->span(ops::dtype_row_bytes(j.type, p.at), bytes.size()), bytes.data(),
+                    bytes.size());
     }
   }
   w.rope_inv_freq = context.create_buffer(inv_freq.size() * sizeof(float), "rope inv_freq");

@@ -1,8 +1,10 @@
 // A model's weights on the device, as the forward reads them. Every tensor goes up through one
 // stream's staging ring. GEMM weights keep their dtype when the kernels read it (F32, F16,
-// BF16); GGUF quants are decoded to f32 on the host for now (ModelWeights::decoded_on_host says
-// so). Norms and biases are f32. Routed experts are stacked [E, m, k] per projection whatever
-// the file's layout (per expert, fused gate_up, stacked), so one expert-batched GEMM reads them.
+// BF16, and GGUF's Q8_0, Q4_0 and Q4_K blocks as stored in the file); the embedding table, a
+// group of mixed types and any other type are decoded to f32 on the host
+// (ModelWeights::decoded_on_host says so for quants). Norms and biases are f32. Routed experts are
+// stacked [E, m, k] per projection whatever the file's layout (per expert, fused gate_up, stacked),
+// so one expert-batched GEMM reads them.
 #pragma once
 
 #include <cstdint>
@@ -43,7 +45,9 @@ struct ModelWeights {
   vk::Buffer rope_inv_freq;  // f32 [head_dim / 2]
   std::vector<LayerWeights> layers;
   uint64_t device_bytes = 0;
-  bool decoded_on_host = false;  // some tensors were decoded to f32 on the host (GGUF quants)
+  // Some quantised GEMM weights were decoded to f32 on the host: in a group of mixed types, or
+  // of a type the kernels do not read (the embedding table, decoded by design, does not count).
+  bool decoded_on_host = false;
 
   const DeviceMatrix& output() const { return lm_head.present() ? lm_head : embedding; }
 };

@@ -15,15 +15,18 @@ void embedding(vk::Stream& stream, const EmbeddingArgs& a) {
                            std::to_string(a.tokens) + ", columns " + std::to_string(a.columns) +
                            ", vocab " + std::to_string(a.vocab) + ")";
   if (a.tokens == 0) return;
-  const uint64_t element = dtype_bytes(a.table_type);
-  const uint64_t row_bytes = uint64_t{a.columns} * element;
+  if (dtype_is_quantized(a.table_type)) {
+    throw Error(what + ": the kernel reads f32, f16 and bf16 tables; decode quants on the host");
+  }
+  const uint64_t element = dtype_block_bytes(a.table_type);
+  const uint64_t row_bytes = dtype_row_bytes(a.table_type, a.columns);
   if (a.columns == 0 || a.vocab == 0 || a.table.size < row_bytes * a.vocab ||
       a.ids.size < uint64_t{a.tokens} * 4 || a.out.size < uint64_t{a.tokens} * a.columns * 4 ||
       a.status.size < 4) {
     throw Error(what + ": a buffer is smaller than the shape needs");
   }
   vk::Context& context = stream.context();
-  if (a.table_type != DType::f32 && !context.info().storage_buffer_16bit) {
+  if (dtype_needs_16bit_storage(a.table_type) && !context.info().storage_buffer_16bit) {
     throw Error(what + ": the device cannot read 16-bit tables (no storageBuffer16BitAccess)");
   }
   const AlignedBinding bi = align_binding(context, a.ids.sub(0, uint64_t{a.tokens} * 4), 4);

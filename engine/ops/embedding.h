@@ -1,5 +1,7 @@
 // Token embeddings: rows of an embedding table (f32, f16 or bf16) gathered by token id on the
-// GPU, widened to f32.
+// GPU, widened to f32. The kernel does not read GGUF quants: the model loader decodes a
+// quantised table to f32 on the host (a table is read one row per token, so its bytes matter
+// little next to the expert matrices).
 #pragma once
 
 #include <cstdint>

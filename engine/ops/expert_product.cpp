@@ -21,12 +21,13 @@ ExpertProductSizes check_expert_product(const vk::Context& context, std::string_
   }
   sizes.entries = uint64_t{s.tokens} * s.top_k;
   sizes.x_rows = s.x_per_entry ? sizes.entries : s.tokens;
-  sizes.expert_bytes = uint64_t{s.m} * s.k * dtype_bytes(s.w_type);
+  check_whole_blocks(what, s.w_type, s.k, s.k);
+  sizes.expert_bytes = dtype_matrix_bytes(s.w_type, s.m, s.k, s.k);
   if (x_bytes < sizes.x_rows * s.k * 4 || w_bytes < sizes.expert_bytes * s.experts ||
       y_bytes < sizes.entries * s.m * 4) {
     throw Error(what + ": a buffer is smaller than the shape needs");
   }
-  if (s.w_type != DType::f32 && !context.info().storage_buffer_16bit) {
+  if (dtype_needs_16bit_storage(s.w_type) && !context.info().storage_buffer_16bit) {
     throw Error(what + ": the device cannot read 16-bit weights (no storageBuffer16BitAccess)");
   }
   const uint64_t range = sizes.binding_range = context.max_binding_range();

@@ -16,18 +16,13 @@ std::string shape_text(const GemmArgs& a) {
          std::to_string(a.m) + ", k " + std::to_string(a.k) + ")";
 }
 
-// Bytes a [rows, cols] matrix with the given row stride spans in memory.
-uint64_t matrix_bytes(uint64_t rows, uint64_t cols, uint64_t stride, uint64_t element_bytes) {
-  return rows == 0 ? 0 : ((rows - 1) * stride + cols) * element_bytes;
-}
-
 void check_fits(const GemmArgs& a, const char* what, const vk::BufferSpan& span, uint64_t rows,
-                uint64_t cols, uint64_t stride, uint64_t element_bytes) {
+                uint64_t cols, uint64_t stride, DType type) {
   if (stride < cols) {
     throw Error(shape_text(a) + ": " + what + " row stride " + std::to_string(stride) +
                 " is smaller than its row of " + std::to_string(cols));
   }
-  const uint64_t needed = matrix_bytes(rows, cols, stride, element_bytes);
+  const uint64_t needed = dtype_matrix_bytes(type, rows, cols, stride);
   if (span.size < needed) {
     throw Error(shape_text(a) + ": " + what + " needs " + std::to_string(needed) +
                 " bytes but its span has " + std::to_string(span.size));
@@ -86,13 +81,14 @@ void gemm(vk::Stream& stream, const GemmArgs& args) {
   if (a.y_stride == 0) a.y_stride = a.m;
   if (a.n == 0 || a.m == 0) return;
   if (a.k == 0) throw Error(shape_text(a) + ": k must be positive");
-  const uint32_t w_bytes = dtype_bytes(a.w_type);
-  check_fits(a, "X", a.x, a.n, a.k, a.x_stride, 4);
-  check_fits(a, "W", a.w, a.m, a.k, a.w_stride, w_bytes);
-  check_fits(a, "Y", a.y, a.n, a.m, a.y_stride, 4);
+  check_whole_blocks(shape_text(a), a.w_type, a.k, a.w_stride);
+  check_fits(a, "X", a.x, a.n, a.k, a.x_stride, DType::f32);
+  check_fits(a, "W", a.w, a.m, a.k, a.w_stride, a.w_type);
+  check_fits(a, "Y", a.y, a.n, a.m, a.y_stride, DType::f32);
+  const uint64_t w_row_bytes = dtype_row_bytes(a.w_type, a.w_stride);
 
   vk::Context& context = stream.context();
-  if (a.w_type != DType::f32 && !context.info().storage_buffer_16bit) {
+  if (dtype_needs_16bit_storage(a.w_type) && !context.info().storage_buffer_16bit) {
     throw Error(shape_text(a) +
                 ": the device cannot read 16-bit weights (no storageBuffer16BitAccess)");
   }
@@ -109,10 +105,11 @@ void gemm(vk::Stream& stream, const GemmArgs& args) {
   const bool shuffle = t.kernel == GemmKernel::shuffle;
   const std::string variant = shuffle ? "gemm_shuffle_" + std::string(dtype_name(a.w_type)) : label;
 
-  // Rows of X and Y per dispatch are limited by the binding range; rows of W likewise.
+  // Rows of X and Y per dispatch are limited by the binding range; rows of W likewise, and
+  // by element indices that fit in 32 bits.
   const uint64_t xy_row_bytes = uint64_t{std::max(a.x_stride, a.y_stride)} * 4;
   for_each_chunk(context, a.n, xy_row_bytes, [&](uint64_t n0, uint64_t nc) {
-    for_each_chunk(context, a.m, uint64_t{a.w_stride} * w_bytes, [&](uint64_t m0, uint64_t mc) {
+    const auto launch_rows = [&](uint64_t m0, uint64_t mc) {
       const vk::WorkGroups groups{static_cast<uint32_t>((mc + tile_m - 1) / tile_m),
                                   static_cast<uint32_t>((nc + tile_n - 1) / tile_n), 1};
       if (groups.x > context.info().max_workgroup_count[0] ||
@@ -121,15 +118,19 @@ void gemm(vk::Stream& stream, const GemmArgs& args) {
                     std::to_string(groups.y) + " workgroups, more than the device allows");
       }
       const AlignedBinding bx = align_binding(
-          context, a.x.sub(n0 * a.x_stride * 4, matrix_bytes(nc, a.k, a.x_stride, 4)), 4);
+          context,
+          a.x.sub(n0 * a.x_stride * 4, dtype_matrix_bytes(DType::f32, nc, a.k, a.x_stride)), 4);
       const AlignedBinding bw = align_binding(
-          context, a.w.sub(m0 * a.w_stride * w_bytes, matrix_bytes(mc, a.k, a.w_stride, w_bytes)),
-          w_bytes);
+          context, a.w.sub(m0 * w_row_bytes, dtype_matrix_bytes(a.w_type, mc, a.k, a.w_stride)),
+          dtype_binding_unit(a.w_type));
       const AlignedBinding by = align_binding(
-          context, a.y.sub((n0 * a.y_stride + m0) * 4, matrix_bytes(nc, mc, a.y_stride, 4)), 4);
-      // 16-byte loads (shuffle kernel) need X rows on a multiple of 4 elements, W rows of 8.
+          context,
+          a.y.sub((n0 * a.y_stride + m0) * 4, dtype_matrix_bytes(DType::f32, nc, mc, a.y_stride)),
+          4);
+      // 16-byte loads (shuffle kernel) need X rows on a multiple of 4 elements, W rows that
+      // load_weights8 can read.
       const bool vector = bx.first_element % 4 == 0 && a.x_stride % 4 == 0 &&
-                          bw.first_element % 8 == 0 && a.w_stride % 8 == 0;
+                          rows_load8(a.w_type, bw.first_element, a.w_stride);
       const std::vector<uint32_t> specialization =
           shuffle ? std::vector<uint32_t>{t.wg_m, t.tm, t.tn / t.wg_m, vector ? 1u : 0u}
                   : std::vector<uint32_t>{t.wg_m, t.wg_n, t.tm, t.tn, t.bk};
@@ -149,10 +150,12 @@ void gemm(vk::Stream& stream, const GemmArgs& args) {
       const vk::Binding bindings[] = {
           {bx.span, vk::Access::read}, {bw.span, vk::Access::read}, {by.span, vk::Access::write}};
       const double flops = 2.0 * double(nc) * double(mc) * double(a.k);
-      const double bytes =
-          double(nc) * a.k * 4 + double(mc) * a.k * w_bytes + double(nc) * double(mc) * 4;
+      const double bytes = double(nc) * a.k * 4 +
+                           double(mc) * double(dtype_row_bytes(a.w_type, a.k)) +
+                           double(nc) * double(mc) * 4;
       stream.dispatch(pipeline, bindings, push_bytes(push), groups, label, {flops, bytes});
-    });
+    };
+    for_each_chunk(context, a.m, w_row_bytes, launch_rows, rows_with_u32_indices(a.w_stride));
   });
 }
 

@@ -1,5 +1,6 @@
 // GEMM: Y[n, m] = X[n, k] . W[m, k]^T, the product of activations with an nn.Linear weight.
-// X and Y are f32; W is f32, f16 or bf16; accumulation is f32.
+// X and Y are f32; W is f32, f16, bf16 or a GGUF quant (q8_0, q4_0, q4_k: k and the W row
+// stride then whole blocks); accumulation is f32.
 #pragma once
 
 #include <cstdint>

@@ -112,8 +112,9 @@ void gemv(vk::Stream& stream, const GemvArgs& args) {
                 std::to_string(a.x_stride) + ", y " + std::to_string(a.y_stride) +
                 ") is smaller than its row");
   }
-  const uint32_t w_bytes = dtype_bytes(a.w_type);
-  const uint64_t w_needed = (uint64_t{a.m - 1} * a.w_stride + a.k) * w_bytes;
+  check_whole_blocks(shape_text(a), a.w_type, a.k, a.w_stride);
+  const uint64_t w_row_bytes = dtype_row_bytes(a.w_type, a.w_stride);
+  const uint64_t w_needed = dtype_matrix_bytes(a.w_type, a.m, a.k, a.w_stride);
   const uint64_t x_needed = (uint64_t{a.n - 1} * a.x_stride + a.k) * 4;
   const uint64_t y_needed = (uint64_t{a.n - 1} * a.y_stride + a.m) * 4;
   if (a.w.size < w_needed || a.x.size < x_needed || a.y.size < y_needed) {
@@ -124,7 +125,7 @@ void gemv(vk::Stream& stream, const GemvArgs& args) {
   }
 
   vk::Context& context = stream.context();
-  if (a.w_type != DType::f32 && !context.info().storage_buffer_16bit) {
+  if (dtype_needs_16bit_storage(a.w_type) && !context.info().storage_buffer_16bit) {
     throw Error(shape_text(a) +
                 ": the device cannot read 16-bit weights (no storageBuffer16BitAccess)");
   }
@@ -140,21 +141,23 @@ void gemv(vk::Stream& stream, const GemvArgs& args) {
   const std::string label = "gemv_" + std::string(dtype_name(a.w_type));
 
   const AlignedBinding bx = align_binding(context, a.x.sub(0, x_needed), 4);
-  for_each_chunk(context, a.m, uint64_t{a.w_stride} * w_bytes, [&](uint64_t m0, uint64_t mc) {
-    const uint64_t w_chunk = ((mc - 1) * a.w_stride + a.k) * w_bytes;
+  const auto launch_rows = [&](uint64_t m0, uint64_t mc) {
+    const uint64_t w_chunk = dtype_matrix_bytes(a.w_type, mc, a.k, a.w_stride);
     const AlignedBinding bw =
-        align_binding(context, a.w.sub(m0 * a.w_stride * w_bytes, w_chunk), w_bytes);
+        align_binding(context, a.w.sub(m0 * w_row_bytes, w_chunk), dtype_binding_unit(a.w_type));
     const uint64_t y_chunk = ((a.n - 1) * uint64_t{a.y_stride} + mc) * 4;
     const AlignedBinding by = align_binding(context, a.y.sub(m0 * 4, y_chunk), 4);
-    // 16-byte loads need every row of W on a multiple of 8 elements and of x on 4.
-    const bool vector = c.vector_loads && bw.first_element % 8 == 0 && a.w_stride % 8 == 0 &&
+    // 16-byte loads need x rows on a multiple of 4 elements and rows load_weights8 can read.
+    const bool vector = c.vector_loads && rows_load8(a.w_type, bw.first_element, a.w_stride) &&
                         bx.first_element % 4 == 0 && (a.n == 1 || a.x_stride % 4 == 0);
     const GemvPush push{
         static_cast<uint32_t>(mc), a.k, a.w_stride, 0, 0, 0, a.x_stride, a.y_stride, 1, 0, 0, 0};
     const double flops = 2.0 * double(mc) * a.k * a.n;
-    const double bytes = double(mc) * a.k * w_bytes + double(a.n) * (double(a.k) + double(mc)) * 4;
+    const double bytes = double(mc) * double(dtype_row_bytes(a.w_type, a.k)) +
+                         double(a.n) * (double(a.k) + double(mc)) * 4;
     dispatch(stream, c, a.w_type, bw, bx, by, nullptr, push, a.n, vector, label, {flops, bytes});
-  });
+  };
+  for_each_chunk(context, a.m, w_row_bytes, launch_rows, rows_with_u32_indices(a.w_stride));
 }
 
 void moe_gemv(vk::Stream& stream, const MoeGemvArgs& a) {
@@ -163,7 +166,7 @@ void moe_gemv(vk::Stream& stream, const MoeGemvArgs& a) {
       context, "moe_gemv", {a.w_type, a.experts, a.m, a.k, a.tokens, a.top_k, a.x_per_entry},
       a.x.size, a.w.size, a.y.size);
   const std::string& what = sizes.what;
-  const uint64_t w_bytes = dtype_bytes(a.w_type), expert_bytes = sizes.expert_bytes;
+  const uint64_t expert_bytes = sizes.expert_bytes;
   const uint64_t entries = sizes.entries, x_rows = sizes.x_rows;
   if (a.choices.size < entries * 4 || entries > context.info().max_workgroup_count[2]) {
     throw Error(what +
@@ -181,15 +184,15 @@ void moe_gemv(vk::Stream& stream, const MoeGemvArgs& a) {
   if (align_binding(context, choices, 4).first_element != 0) {
     throw Error(what + ": choices must start at a multiple of the binding alignment");
   }
-  const auto per_group =
-      static_cast<uint32_t>(std::min<uint64_t>(a.experts, (range - alignment) / expert_bytes));
+  // As many experts per dispatch as one binding of W holds (and 32-bit element indices reach).
+  const auto per_group = static_cast<uint32_t>(std::min<uint64_t>(
+      {a.experts, (range - alignment) / expert_bytes, rows_with_u32_indices(uint64_t{a.m} * a.k)}));
   for (uint32_t first = 0; first < a.experts; first += per_group) {
     const uint32_t group = std::min(per_group, a.experts - first);
-    const AlignedBinding bw =
-        align_binding(context, a.w.sub(first * expert_bytes, group * expert_bytes),
-                      static_cast<uint32_t>(w_bytes));
-    const bool vector =
-        c.vector_loads && bw.first_element % 8 == 0 && a.k % 8 == 0 && bx.first_element % 4 == 0;
+    const AlignedBinding bw = align_binding(
+        context, a.w.sub(first * expert_bytes, group * expert_bytes), dtype_binding_unit(a.w_type));
+    const bool vector = c.vector_loads && rows_load8(a.w_type, bw.first_element, a.k) &&
+                        bx.first_element % 4 == 0 && a.k % 4 == 0;
     const GemvPush push{a.m,   a.k,   a.k,      0, 0, 0, a.k, a.m, a.x_per_entry ? 1u : a.top_k,
                         first, group, a.m * a.k};
     // Every entry reads one expert's matrix once; the group holds group/experts of them.

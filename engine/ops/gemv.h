@@ -1,7 +1,7 @@
 // GEMV: y[m] = W[m, k] . x[k], one token (or a few, one vector each) through an nn.Linear
 // weight (decode), and moe_gemv, the same for the routed experts of a MoE layer with the
-// expert of every routing entry read on the GPU. x and y are f32; W is f32, f16 or bf16;
-// accumulation is f32.
+// expert of every routing entry read on the GPU. x and y are f32; W is f32, f16, bf16 or a
+// GGUF quant (q8_0, q4_0, q4_k: k and the W row stride then whole blocks); accumulation is f32.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,7 @@
 #include "engine/ops/launch.h"
 
 #include <algorithm>
+#include <string>
 
 #include "engine/vk/error.h"
 
@@ -13,7 +14,8 @@ AlignedBinding align_binding(const vk::Context& context, vk::BufferSpan span,
   const VkDeviceSize remainder = span.offset % alignment;
   if (remainder % element_bytes) {
     throw Error("a tensor offset of " + std::to_string(span.offset) +
-                " bytes is not a multiple of its element size " + std::to_string(element_bytes));
+                " bytes is not a multiple of its addressing unit of " +
+                std::to_string(element_bytes));
   }
   AlignedBinding bound;
   bound.span = {span.buffer, span.offset - remainder, span.size + remainder};
@@ -31,11 +33,12 @@ vk::WorkGroups linear_grid(const vk::Context& context, uint64_t invocations, uin
 }
 
 void for_each_chunk(const vk::Context& context, uint64_t total, uint64_t unit_bytes,
-                    const std::function<void(uint64_t first, uint64_t count)>& launch) {
+                    const std::function<void(uint64_t first, uint64_t count)>& launch,
+                    uint64_t max_count) {
   const VkDeviceSize alignment =
       std::max<VkDeviceSize>(1, context.info().min_storage_buffer_offset_alignment);
   const VkDeviceSize usable = context.max_binding_range() - alignment;
-  const uint64_t per_chunk = usable / unit_bytes;
+  const uint64_t per_chunk = std::min<uint64_t>(usable / unit_bytes, max_count);
   if (per_chunk == 0) {
     throw Error("one unit of " + std::to_string(unit_bytes) +
                 " bytes is larger than a binding may be (maxStorageBufferRange " +
@@ -46,16 +49,8 @@ void for_each_chunk(const vk::Context& context, uint64_t total, uint64_t unit_by
   }
 }
 
-uint32_t dtype_bytes(DType type) {
-  switch (type) {
-    case DType::f32:
-      return 4;
-    case DType::f16:
-      return 2;
-    case DType::bf16:
-      return 2;
-  }
-  return 4;
+uint64_t rows_with_u32_indices(uint64_t stride) {
+  return std::max<uint64_t>(1, uint64_t{UINT32_MAX} / std::max<uint64_t>(1, stride));
 }
 
 std::string_view dtype_name(DType type) {
@@ -66,8 +61,89 @@ std::string_view dtype_name(DType type) {
       return "f16";
     case DType::bf16:
       return "bf16";
+    case DType::q8_0:
+      return "q8_0";
+    case DType::q4_0:
+      return "q4_0";
+    case DType::q4_k:
+      return "q4_k";
   }
   return "?";
+}
+
+bool dtype_is_quantized(DType type) {
+  return type == DType::q8_0 || type == DType::q4_0 || type == DType::q4_k;
+}
+
+uint32_t dtype_block_elements(DType type) {
+  switch (type) {
+    case DType::q8_0:
+    case DType::q4_0:
+      return 32;
+    case DType::q4_k:
+      return 256;
+    default:
+      return 1;
+  }
+}
+
+uint32_t dtype_block_bytes(DType type) {
+  switch (type) {
+    case DType::f32:
+      return 4;
+    case DType::f16:
+    case DType::bf16:
+      return 2;
+    case DType::q8_0:
+      return 34;
+    case DType::q4_0:
+      return 18;
+    case DType::q4_k:
+      return 144;
+  }
+  return 4;
+}
+
+uint64_t dtype_row_bytes(DType type, uint64_t elements) {
+  const uint32_t block = dtype_block_elements(type);
+  if (elements % block != 0) {
+    throw Error(std::to_string(elements) + " " + std::string(dtype_name(type)) +
+                " weights are not a whole number of blocks of " + std::to_string(block));
+  }
+  return elements / block * dtype_block_bytes(type);
+}
+
+uint32_t dtype_binding_unit(DType type) {
+  switch (type) {
+    case DType::q8_0:
+    case DType::q4_0:
+      return 2;
+    case DType::q4_k:
+      return 16;
+    default:
+      return dtype_block_bytes(type);
+  }
+}
+
+uint64_t dtype_matrix_bytes(DType type, uint64_t rows, uint64_t cols, uint64_t stride) {
+  return rows == 0 ? 0 : dtype_row_bytes(type, (rows - 1) * stride) + dtype_row_bytes(type, cols);
+}
+
+void check_whole_blocks(std::string_view what, DType type, uint64_t cols, uint64_t stride) {
+  const uint32_t block = dtype_block_elements(type);
+  if (cols % block != 0 || stride % block != 0) {
+    throw Error(std::string(what) + ": rows of " + std::to_string(cols) + " weights, " +
+                std::to_string(stride) + " apart, are not whole " + std::string(dtype_name(type)) +
+                " blocks of " + std::to_string(block) + " weights");
+  }
+}
+
+bool rows_load8(DType type, uint32_t first, uint64_t stride) {
+  return dtype_is_quantized(type) || (first % 8 == 0 && stride % 8 == 0);
+}
+
+bool dtype_needs_16bit_storage(DType type) {
+  return type == DType::f16 || type == DType::bf16 || type == DType::q8_0 || type == DType::q4_0;
 }
 
 }  // namespace vkmoe::ops

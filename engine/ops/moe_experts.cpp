@@ -22,7 +22,7 @@ void moe_gemm(vk::Stream& stream, const MoeGemmArgs& a) {
       context, "moe_gemm", {a.w_type, a.experts, a.m, a.k, a.tokens, a.top_k, a.x_per_entry},
       a.x.size, a.w.size, a.y.size);
   const std::string& what = sizes.what;
-  const uint64_t w_bytes = dtype_bytes(a.w_type), expert_bytes = sizes.expert_bytes;
+  const uint64_t expert_bytes = sizes.expert_bytes;
   const uint64_t entries = sizes.entries, x_rows = sizes.x_rows;
   const uint64_t range = sizes.binding_range, alignment = sizes.alignment;
   if (a.counts.size < uint64_t{a.experts} * 4 ||
@@ -56,16 +56,16 @@ void moe_gemm(vk::Stream& stream, const MoeGemmArgs& a) {
   if (bc.first_element != 0 || bl.first_element != 0) {
     throw Error(what + ": counts and lists must start at a multiple of the binding alignment");
   }
-  // As many experts per dispatch as one binding of W holds.
+  // As many experts per dispatch as one binding of W holds (and 32-bit element indices reach).
   const uint32_t per_group = static_cast<uint32_t>(std::min<uint64_t>(
-      {a.experts, (range - alignment) / expert_bytes, context.info().max_workgroup_count[2]}));
+      {a.experts, (range - alignment) / expert_bytes, rows_with_u32_indices(uint64_t{a.m} * a.k),
+       context.info().max_workgroup_count[2]}));
   for (uint32_t first = 0; first < a.experts; first += per_group) {
     const uint32_t group = std::min(per_group, a.experts - first);
-    const AlignedBinding bw =
-        align_binding(context, a.w.sub(first * expert_bytes, group * expert_bytes),
-                      static_cast<uint32_t>(w_bytes));
+    const AlignedBinding bw = align_binding(
+        context, a.w.sub(first * expert_bytes, group * expert_bytes), dtype_binding_unit(a.w_type));
     const bool vector =
-        bx.first_element % 4 == 0 && a.k % 4 == 0 && bw.first_element % 8 == 0 && a.k % 8 == 0;
+        bx.first_element % 4 == 0 && a.k % 4 == 0 && rows_load8(a.w_type, bw.first_element, a.k);
     const std::vector<uint32_t> specialization =
         shuffle ? std::vector<uint32_t>{t.wg_m, t.tm, t.tn / t.wg_m, vector ? 1u : 0u}
                 : std::vector<uint32_t>{t.wg_m, t.wg_n, t.tm, t.tn, t.bk};

@@ -29,7 +29,11 @@ void sample_posterior(vk::Stream& stream, const PosteriorSampleArgs& a) {
     throw Error(what + ": sizes must be positive, the rank at most 64, λ and T positive");
   }
   const uint64_t E = a.experts, H = a.h, I = a.i, R = a.rank;
-  const uint64_t w_bytes = dtype_bytes(a.w_type);
+  if (dtype_is_quantized(a.w_type)) {
+    throw Error(what + ": draws are written as f32, f16 or bf16 weights, not " +
+                std::string(dtype_name(a.w_type)) + " blocks");
+  }
+  const uint64_t w_bytes = dtype_row_bytes(a.w_type, 1);
   const uint64_t expert_bytes = H * I * w_bytes;
   struct Need {
     const vk::BufferSpan* span;

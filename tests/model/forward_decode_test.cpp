@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <span>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/model/device_memory.h"
@@ -81,12 +83,47 @@ TEST_P(ForwardDecodeTest, DecodeMatchesFullPrefill) {
 
 INSTANTIATE_TEST_SUITE_P(TinyModels, ForwardDecodeTest,
                          ::testing::Values("qwen2_moe-f32", "deepseek-f32", "deepseek-f32.gguf",
-                                           "qwen2_moe-h40-top1-norm"),
+                                           "qwen2_moe-h40-top1-norm", "qwen2_moe-q4_0.gguf"),
                          [](const ::testing::TestParamInfo<const char*>& param) {
                            std::string s = param.param;
                            std::replace_if(
                                s.begin(), s.end(), [](char c) { return !std::isalnum(c); }, '_');
                            return s;
+                         });
+
+// GGUF quants stay in their blocks on the device: the expert stacks keep the file's type and
+// its block bytes (the memory plan), the embedding table is decoded to f32 by design, and
+// nothing counts as decoded on the host.
+class QuantisedWeightsTest
+    : public GpuTest,
+      public ::testing::WithParamInterface<std::pair<const char*, ops::DType>> {};
+
+TEST_P(QuantisedWeightsTest, StayQuantisedOnTheDevice) {
+  const auto [name, type] = GetParam();
+  const ModelFiles files = open_model_files(tiny_models() / name);
+  const model::ModelWeights weights = model::load_model_weights(context(), *files.tensors);
+  EXPECT_FALSE(weights.decoded_on_host);
+  EXPECT_EQ(weights.embedding.type, ops::DType::f32);
+  int quantised_stacks = 0;
+  for (const model::LayerWeights& layer : weights.layers) {
+    if (!layer.moe) continue;
+    for (const model::DeviceMatrix* m :
+         {&layer.experts_gate, &layer.experts_up, &layer.experts_down}) {
+      EXPECT_EQ(m->type, type) << name;
+      EXPECT_EQ(m->buffer.size(),
+                ops::dtype_matrix_bytes(type, uint64_t{m->experts} * m->rows, m->cols, m->cols));
+      ++quantised_stacks;
+    }
+  }
+  EXPECT_GT(quantised_stacks, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(TinyModels, QuantisedWeightsTest,
+                         ::testing::Values(std::pair{"qwen2_moe-q8_0.gguf", ops::DType::q8_0},
+                                           std::pair{"qwen2_moe-q4_0.gguf", ops::DType::q4_0},
+                                           std::pair{"qwen2_moe-h256-q4_k.gguf", ops::DType::q4_k}),
+                         [](const auto& param) {
+                           return std::string(ops::dtype_name(param.param.second));
                          });
 
 class ForwardErrorsTest : public GpuTest {};

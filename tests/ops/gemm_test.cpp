@@ -113,7 +113,7 @@ TEST_F(GemmTest, StridedMisalignedViews) {
     const uint32_t x_skip = 3, w_skip = 1, y_skip = 5;  // leading elements before each view
     const std::vector<float> x_all = random_floats(x_skip + size_t{n} * xs, 21);
     const StoredWeights w_all = store_weights(random_floats(w_skip + size_t{m} * ws, 22), type);
-    const uint32_t w_bytes = ops::dtype_bytes(type);
+    const uint32_t w_bytes = ops::dtype_block_bytes(type);
 
     GuardedBuffer gx(context(), stream(), x_all.size(), "x");
     gx.write(stream(), x_all);

@@ -108,7 +108,7 @@ TEST_F(GemvTest, StridedViews) {
       const uint32_t m = 37, k = 91, ws = layout.ws, w_skip = layout.w_skip, x_skip = layout.x_skip,
                      y_skip = layout.y_skip;
       const StoredWeights w_all = store_weights(random_floats(w_skip + size_t{m} * ws, 31), type);
-      const uint32_t w_bytes = ops::dtype_bytes(type);
+      const uint32_t w_bytes = ops::dtype_block_bytes(type);
       const std::vector<float> x_all = random_floats(x_skip + k, 32);
       vk::Buffer gw = context().create_buffer(w_all.bytes.size(), "w");
       stream().upload(gw.span(), w_all.bytes.data(), w_all.bytes.size());

@@ -1,11 +1,13 @@
 // The routed-expert stage (router → expert GEMMs with gather/scatter, or the decode-time expert
 // GEMV → SwiGLU → down → combine) against a plain per-token loop over the chosen experts in
-// double.
+// double. Weights in f32, f16, bf16 and GGUF's q8_0, q4_0 and q4_k (the reference uses the
+// values the stored weights mean, so every type is held to 1e-7), with the device's default
+// kernel, the portable one and the decode GEMV, and with binding ranges so small that expert
+// groups are dispatched apart.
 #include <algorithm>
 #include <cmath>
-#include <limits>
-
 #include <cstdlib>
+#include <limits>
 
 #include "engine/ops/elementwise.h"
 #include "engine/ops/gemv.h"
@@ -26,6 +28,7 @@ struct ExpertsCase {
   uint32_t tokens, experts, top_k, hidden, inner;
   ops::DType type;
   ExpertKernel kernel;
+  bool small_binding = false;  // VKMOE_MAX_BINDING_RANGE=2048: experts split over dispatches
 };
 
 std::vector<float> reference_moe(const ExpertsCase& c, const std::vector<float>& x,
@@ -71,7 +74,14 @@ class MoeExpertsFixture : public GpuTest {
 };
 
 class MoeExpertsTest : public MoeExpertsFixture,
-                       public ::testing::WithParamInterface<ExpertsCase> {};
+                       public ::testing::WithParamInterface<ExpertsCase> {
+ protected:
+  void SetUp() override {
+    if (GetParam().small_binding) setenv("VKMOE_MAX_BINDING_RANGE", "2048", 1);
+    MoeExpertsFixture::SetUp();
+    unsetenv("VKMOE_MAX_BINDING_RANGE");
+  }
+};
 
 TEST_P(MoeExpertsTest, MatchesPerTokenReference) {
   check(GetParam());
@@ -158,7 +168,7 @@ std::string experts_case_name(const ::testing::TestParamInfo<ExpertsCase>& test)
   return "t" + std::to_string(c.tokens) + "_e" + std::to_string(c.experts) + "_k" +
          std::to_string(c.top_k) + "_h" + std::to_string(c.hidden) + "_i" +
          std::to_string(c.inner) + "_" + std::string(ops::dtype_name(c.type)) +
-         kernel[static_cast<int>(c.kernel)];
+         kernel[static_cast<int>(c.kernel)] + (c.small_binding ? "_small_binding" : "");
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -170,13 +180,25 @@ INSTANTIATE_TEST_SUITE_P(
                       ExpertsCase{17, 4, 4, 32, 16, ops::DType::f32, ExpertKernel::gemm},  // all
                       ExpertsCase{23, 8, 3, 40, 24, ops::DType::f32, ExpertKernel::gemm_tiled},
                       ExpertsCase{9, 8, 2, 64, 32, ops::DType::bf16, ExpertKernel::gemm_tiled},
+                      // Quants: whole blocks of 32 and of 256.
+                      ExpertsCase{7, 8, 2, 64, 32, ops::DType::q8_0, ExpertKernel::gemm},
+                      ExpertsCase{9, 6, 2, 32, 64, ops::DType::q4_0, ExpertKernel::gemm},
+                      ExpertsCase{5, 4, 2, 256, 256, ops::DType::q4_k, ExpertKernel::gemm},
+                      ExpertsCase{9, 6, 3, 32, 64, ops::DType::q8_0, ExpertKernel::gemm_tiled},
+                      ExpertsCase{5, 4, 2, 256, 256, ops::DType::q4_k, ExpertKernel::gemm_tiled},
+                      ExpertsCase{3, 4, 2, 32, 32, ops::DType::q8_0, ExpertKernel::gemm, true},
+                      ExpertsCase{3, 4, 2, 32, 32, ops::DType::q4_0, ExpertKernel::gemm, true},
                       // The decode path: one token, a few tokens, odd sizes (scalar loads),
                       // top-1, top-k = all, every dtype, and the baseline GEMV configuration.
                       ExpertsCase{1, 8, 2, 64, 32, ops::DType::f32, ExpertKernel::gemv},
                       ExpertsCase{3, 8, 2, 40, 24, ops::DType::f16, ExpertKernel::gemv},
                       ExpertsCase{1, 6, 1, 64, 16, ops::DType::bf16, ExpertKernel::gemv},
                       ExpertsCase{2, 4, 4, 32, 16, ops::DType::f32, ExpertKernel::gemv},
-                      ExpertsCase{1, 8, 3, 72, 40, ops::DType::f16, ExpertKernel::gemv_baseline}),
+                      ExpertsCase{1, 8, 3, 72, 40, ops::DType::f16, ExpertKernel::gemv_baseline},
+                      ExpertsCase{2, 8, 2, 64, 32, ops::DType::q8_0, ExpertKernel::gemv},
+                      ExpertsCase{1, 6, 2, 32, 64, ops::DType::q4_0, ExpertKernel::gemv},
+                      ExpertsCase{2, 4, 2, 256, 256, ops::DType::q4_k, ExpertKernel::gemv},
+                      ExpertsCase{1, 4, 2, 32, 32, ops::DType::q4_0, ExpertKernel::gemv_baseline}),
     experts_case_name);
 
 // VKMOE_MAX_BINDING_RANGE shrinks the binding limit below the expert stack, so moe_gemv binds

@@ -1,5 +1,6 @@
 // Benchmark cases for the matrix kernels: GEMM (prefill, compute-bound) and GEMV (decode,
-// memory-bound), with weights in f32, f16 and bf16, on the device's default configuration.
+// memory-bound), with weights in f32, f16, bf16 and GGUF's q8_0, q4_0 and q4_k, on the device's
+// default configuration. Bytes count the weights as stored (the quants' blocks).
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,7 +13,8 @@ namespace vkmoe::bench {
 namespace {
 
 // Fills a buffer with small finite values of any of the dtypes (0x3c00 is 1.0 in f16 and
-// 1/128 or so in bf16; as an f32 word 0x3c003c00 is about 0.0078).
+// 1/128 or so in bf16; as an f32 word 0x3c003c00 is about 0.0078; every quant block gets
+// f16 scales of 1.0 and small codes).
 constexpr uint32_t kFillWord = 0x3c003c00u;
 
 BenchCase gemm_case(ops::DType type, uint32_t n, uint32_t m, uint32_t k) {
@@ -21,11 +23,11 @@ BenchCase gemm_case(ops::DType type, uint32_t n, uint32_t m, uint32_t k) {
   c.shape = std::to_string(n) + "x" + std::to_string(m) + "x" + std::to_string(k);
   c.bound = Bound::compute;
   c.flops = 2.0 * n * m * double(k);
-  c.bytes = double(n) * k * 4 + double(m) * k * ops::dtype_bytes(type) + double(n) * m * 4;
+  const uint64_t w_bytes = ops::dtype_matrix_bytes(type, m, k, k);
+  c.bytes = double(n) * k * 4 + double(w_bytes) + double(n) * m * 4;
   c.prepare = [=](vk::Context& context, vk::Stream& stream) {
     auto x = std::make_shared<vk::Buffer>(context.create_buffer(uint64_t{n} * k * 4, "x"));
-    auto w = std::make_shared<vk::Buffer>(
-        context.create_buffer(uint64_t{m} * k * ops::dtype_bytes(type), "w"));
+    auto w = std::make_shared<vk::Buffer>(context.create_buffer(w_bytes, "w"));
     auto y = std::make_shared<vk::Buffer>(context.create_buffer(uint64_t{n} * m * 4, "y"));
     stream.fill(x->span(), kFillWord);
     stream.fill(w->span(), kFillWord);
@@ -44,10 +46,10 @@ BenchCase gemv_case(ops::DType type, uint32_t m, uint32_t k) {
   c.shape = std::to_string(m) + "x" + std::to_string(k);
   c.bound = Bound::memory;
   c.flops = 2.0 * m * double(k);
-  c.bytes = double(m) * k * ops::dtype_bytes(type) + double(k) * 4 + double(m) * 4;
+  const uint64_t w_bytes = ops::dtype_matrix_bytes(type, m, k, k);
+  c.bytes = double(w_bytes) + double(k) * 4 + double(m) * 4;
   c.prepare = [=](vk::Context& context, vk::Stream& stream) {
-    auto w = std::make_shared<vk::Buffer>(
-        context.create_buffer(uint64_t{m} * k * ops::dtype_bytes(type), "w"));
+    auto w = std::make_shared<vk::Buffer>(context.create_buffer(w_bytes, "w"));
     auto x = std::make_shared<vk::Buffer>(context.create_buffer(uint64_t{k} * 4, "x"));
     auto y = std::make_shared<vk::Buffer>(context.create_buffer(uint64_t{m} * 4, "y"));
     stream.fill(w->span(), kFillWord);
@@ -64,10 +66,12 @@ std::vector<BenchCase> matrix_cases(bool quick) {
   const uint32_t g = quick ? 256 : 1024;   // GEMM n = m = k
   const uint32_t v = quick ? 1024 : 4096;  // GEMV m = k
   std::vector<BenchCase> cases;
-  for (ops::DType type : {ops::DType::f32, ops::DType::f16, ops::DType::bf16}) {
+  for (ops::DType type :
+       {ops::DType::f32, ops::DType::f16, ops::DType::bf16, ops::DType::q8_0, ops::DType::q4_k}) {
     cases.push_back(gemm_case(type, g, g, g));
   }
-  for (ops::DType type : {ops::DType::f16, ops::DType::f32, ops::DType::bf16}) {
+  for (ops::DType type : {ops::DType::f16, ops::DType::f32, ops::DType::bf16, ops::DType::q8_0,
+                          ops::DType::q4_0, ops::DType::q4_k}) {
     cases.push_back(gemv_case(type, v, v));
   }
   return cases;
