@@ -153,7 +153,7 @@ void routed_experts(vk::Stream& stream, const ModelConfig& c, const LayerWeights
                            bool per_entry) {
     if (T <= kGemvMaxTokens) {
       ops::moe_gemv(stream, {.x = in,
-                             .w = weights.buffer.span(),
+                             .w = weights.expert_weights(),
                              .y = out,
                              .choices = s.choices.span(),
                              .w_type = weights.type,
@@ -166,7 +166,7 @@ void routed_experts(vk::Stream& stream, const ModelConfig& c, const LayerWeights
       return;
     }
     ops::moe_gemm(stream, {.x = in,
-                           .w = weights.buffer.span(),
+                           .w = weights.expert_weights(),
                            .y = out,
                            .counts = s.counts.span(),
                            .lists = s.lists.span(),

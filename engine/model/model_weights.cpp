@@ -1,5 +1,6 @@
 #include "engine/model/model_weights.h"
 
+#include <algorithm>
 #include <string>
 
 #include "engine/model/device_memory.h"
@@ -32,6 +33,7 @@ struct Job {
   ops::DType type = ops::DType::f32;
   std::uint64_t elements = 0;
   std::vector<Piece> pieces;
+  DeviceMatrix* stack = nullptr;  // routed experts: split into parts past one allocation
 };
 
 uint32_t dim(std::int64_t v) {
@@ -101,8 +103,11 @@ class Planner {
         break;
     }
     w.experts_gate.type = add(p + "gate", w.experts_gate.buffer, std::move(gate), Keep::stored);
+    jobs_.back().stack = &w.experts_gate;
     w.experts_up.type = add(p + "up", w.experts_up.buffer, std::move(up), Keep::stored);
+    jobs_.back().stack = &w.experts_up;
     w.experts_down.type = add(p + "down", w.experts_down.buffer, std::move(down), Keep::stored);
+    jobs_.back().stack = &w.experts_down;
   }
 
   std::vector<Job>& jobs() { return jobs_; }
@@ -150,7 +155,70 @@ void check_supported(const ModelConfig& c) {
   }
 }
 
+// The experts of one part: as many whole experts as one allocation holds.
+uint32_t experts_per_part(const Job& j, uint64_t max_allocation) {
+  const DeviceMatrix& d = *j.stack;
+  const uint64_t expert_bytes = ops::dtype_row_bytes(j.type, uint64_t{d.rows} * d.cols);
+  if (max_allocation == 0 || expert_bytes * d.experts <= max_allocation) return d.experts;
+  if (expert_bytes > max_allocation) {
+    throw OutOfDeviceMemory("'" + j.name + "': one expert's matrix takes " +
+                            std::to_string(expert_bytes) +
+                            " bytes, more than one allocation may (maxMemoryAllocationSize " +
+                            std::to_string(max_allocation) + ")");
+  }
+  return static_cast<uint32_t>(max_allocation / expert_bytes);
+}
+
+// Creates the job's buffers (one, or the parts of an expert stack) and uploads its pieces,
+// cutting a piece where it crosses from one part into the next.
+void upload_job(vk::Context& context, vk::Stream& stream, const Job& j, bool& any_decoded_on_host) {
+  std::vector<vk::Buffer*> parts{j.buffer};
+  uint64_t part_elements = j.elements;
+  if (j.stack != nullptr) {
+    DeviceMatrix& d = *j.stack;
+    d.experts_per_part = experts_per_part(j, context.allocator().max_allocation_size());
+    const uint32_t count = (d.experts + d.experts_per_part - 1) / d.experts_per_part;
+    d.more_parts.resize(count - 1);
+    for (vk::Buffer& b : d.more_parts) parts.push_back(&b);
+    part_elements = uint64_t{d.experts_per_part} * d.rows * d.cols;
+  }
+  for (std::size_t p = 0; p < parts.size(); ++p) {
+    const uint64_t elements = std::min(part_elements, j.elements - p * part_elements);
+    const std::string name = parts.size() == 1 ? j.name : j.name + " part " + std::to_string(p);
+    *parts[p] = context.create_buffer(ops::dtype_row_bytes(j.type, elements), name);
+  }
+  for (const Piece& piece : j.pieces) {
+    const HostTensor host(*piece.tensor, j.type);
+    // A quantised GEMM weight the kernels could not read as stored (in a mixed group, or a
+    // quant they do not know); the embedding table is decoded by design.
+    const DType stored = piece.tensor->view->dtype;
+    const bool widened_quant =
+        ops::dtype_is_quantized(device_type(stored)) && j.type != device_type(stored);
+    if (j.keep == Keep::stored && (widened_quant || decoded_on_host(stored))) {
+      any_decoded_on_host = true;
+    }
+    // Parts end on expert boundaries, so every cut lies on whole quant blocks.
+    for (std::uint64_t done = 0; done < static_cast<std::uint64_t>(piece.count);) {
+      const std::uint64_t at = piece.at + done;
+      const std::uint64_t part = at / part_elements, offset = at % part_elements;
+      const std::uint64_t n = std::min<std::uint64_t>(
+          static_cast<std::uint64_t>(piece.count) - done, part_elements - offset);
+      const std::span<const std::byte> bytes =
+          host.range(piece.first + static_cast<std::int64_t>(done), static_cast<std::int64_t>(n));
+      stream.upload(parts[part]->span(ops::dtype_row_bytes(j.type, offset), bytes.size()),
+                    bytes.data(), bytes.size());
+      done += n;
+    }
+  }
+}
+
 }  // namespace
+
+ops::ExpertWeights DeviceMatrix::expert_weights() const {
+  std::vector<vk::BufferSpan> parts{buffer.span()};
+  for (const vk::Buffer& b : more_parts) parts.push_back(b.span());
+  return {std::move(parts), more_parts.empty() ? UINT32_MAX : experts_per_part};
+}
 
 ModelWeights load_model_weights(vk::Context& context, const ResolvedModel& model) {
   const ModelConfig& c = model.config;
@@ -209,23 +277,7 @@ ModelWeights load_model_weights(vk::Context& context, const ResolvedModel& model
   require_device_memory(context, total, "loading the model");
 
   vk::Stream stream(context);
-  for (const Job& j : plan.jobs()) {
-    *j.buffer = context.create_buffer(ops::dtype_row_bytes(j.type, j.elements), j.name);
-    for (const Piece& p : j.pieces) {
-      const HostTensor host(*p.tensor, j.type);
-      // A quantised GEMM weight the kernels could not read as stored (in a mixed group, or a
-      // quant they do not know); the embedding table is decoded by design.
-      const DType stored = p.tensor->view->dtype;
-      const bool widened_quant =
-          ops::dtype_is_quantized(device_type(stored)) && j.type != device_type(stored);
-      if (j.keep == Keep::stored && (widened_quant || decoded_on_host(stored))) {
-        w.decoded_on_host = true;
-      }
-      const std::span<const std::byte> bytes = host.range(p.first, p.count);
-      stream.upload(j.buffer->span(ops::dtype_row_bytes(j.type, p.at), bytes.size()), bytes.data(),
-                    bytes.size());
-    }
-  }
+  for (const Job& j : plan.jobs()) upload_job(context, stream, j, w.decoded_on_host);
   w.rope_inv_freq = context.create_buffer(inv_freq.size() * sizeof(float), "rope inv_freq");
   stream.upload(w.rope_inv_freq.span(), inv_freq.data(), inv_freq.size() * sizeof(float));
   stream.finish();

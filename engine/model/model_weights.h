@@ -4,24 +4,31 @@
 // group of mixed types and any other type are decoded to f32 on the host
 // (ModelWeights::decoded_on_host says so for quants). Norms and biases are f32. Routed experts are
 // stacked [E, m, k] per projection whatever the file's layout (per expert, fused gate_up, stacked),
-// so one expert-batched GEMM reads them.
+// so one expert-batched GEMM reads them; a stack larger than one allocation is split by experts.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
+#include "engine/ops/expert_product.h"
 #include "engine/ops/launch.h"
 #include "engine/vk/context.h"
 #include "loaders/model_description.h"
 
 namespace vkmoe::model {
 
-// `experts` nn.Linear weights of [rows, cols] back to back (experts = 1: a plain one).
+// `experts` nn.Linear weights of [rows, cols] back to back (experts = 1: a plain one). A stack
+// of experts larger than one allocation (maxMemoryAllocationSize) is split into parts of whole
+// experts: `buffer` holds the first `experts_per_part`, `more_parts` the rest in order.
 struct DeviceMatrix {
   vk::Buffer buffer;
+  std::vector<vk::Buffer> more_parts;
   ops::DType type = ops::DType::f32;
   uint32_t experts = 1, rows = 0, cols = 0;
+  uint32_t experts_per_part = UINT32_MAX;
   bool present() const { return buffer.valid(); }
+  // The whole stack as the expert kernels take it.
+  ops::ExpertWeights expert_weights() const;
 };
 
 struct LayerWeights {

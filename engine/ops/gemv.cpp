@@ -164,7 +164,7 @@ void moe_gemv(vk::Stream& stream, const MoeGemvArgs& a) {
   vk::Context& context = stream.context();
   const ExpertProductSizes sizes = check_expert_product(
       context, "moe_gemv", {a.w_type, a.experts, a.m, a.k, a.tokens, a.top_k, a.x_per_entry},
-      a.x.size, a.w.size, a.y.size);
+      a.x.size, a.w, a.y.size);
   const std::string& what = sizes.what;
   const uint64_t expert_bytes = sizes.expert_bytes;
   const uint64_t entries = sizes.entries, x_rows = sizes.x_rows;
@@ -187,10 +187,8 @@ void moe_gemv(vk::Stream& stream, const MoeGemvArgs& a) {
   // As many experts per dispatch as one binding of W holds (and 32-bit element indices reach).
   const auto per_group = static_cast<uint32_t>(std::min<uint64_t>(
       {a.experts, (range - alignment) / expert_bytes, rows_with_u32_indices(uint64_t{a.m} * a.k)}));
-  for (uint32_t first = 0; first < a.experts; first += per_group) {
-    const uint32_t group = std::min(per_group, a.experts - first);
-    const AlignedBinding bw = align_binding(
-        context, a.w.sub(first * expert_bytes, group * expert_bytes), dtype_binding_unit(a.w_type));
+  for (const auto [first, group, w_span] : expert_groups(a.w, a.experts, expert_bytes, per_group)) {
+    const AlignedBinding bw = align_binding(context, w_span, dtype_binding_unit(a.w_type));
     const bool vector = c.vector_loads && rows_load8(a.w_type, bw.first_element, a.k) &&
                         bx.first_element % 4 == 0 && a.k % 4 == 0;
     const GemvPush push{a.m,   a.k,   a.k,      0, 0, 0, a.k, a.m, a.x_per_entry ? 1u : a.top_k,

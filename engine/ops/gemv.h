@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "engine/ops/expert_product.h"
 #include "engine/ops/launch.h"
 #include "engine/vk/device_info.h"
 #include "engine/vk/stream.h"
@@ -50,7 +51,7 @@ void gemv(vk::Stream& stream, const GemvArgs& args);
 
 struct MoeGemvArgs {
   vk::BufferSpan x;        // f32 [tokens, k] (x_per_entry: [tokens * top_k, k]), dense
-  vk::BufferSpan w;        // w_type [experts, m, k]: each expert's nn.Linear weight
+  ExpertWeights w;         // w_type [experts, m, k]: each expert's nn.Linear weight
   vk::BufferSpan y;        // f32 [tokens * top_k, m]: one row per routing entry (written)
   vk::BufferSpan choices;  // u32 [tokens * top_k] from moe_router
   DType w_type = DType::f32;
@@ -61,8 +62,8 @@ struct MoeGemvArgs {
 
 // Y row t·top_k + j = X row · W_{choices[t·top_k + j]}^T: the decode-time counterpart of
 // moe_gemm, reading only the chosen experts' rows. A stack of experts larger than one
-// binding is bound a group of experts at a time; every dispatch sees every entry and skips
-// those whose expert it does not hold.
+// binding (or split over allocations) is bound a group of experts at a time; every dispatch sees
+// every entry and skips those whose expert it does not hold.
 void moe_gemv(vk::Stream& stream, const MoeGemvArgs& args);
 
 }  // namespace vkmoe::ops

@@ -20,7 +20,7 @@ void moe_gemm(vk::Stream& stream, const MoeGemmArgs& a) {
   vk::Context& context = stream.context();
   const ExpertProductSizes sizes = check_expert_product(
       context, "moe_gemm", {a.w_type, a.experts, a.m, a.k, a.tokens, a.top_k, a.x_per_entry},
-      a.x.size, a.w.size, a.y.size);
+      a.x.size, a.w, a.y.size);
   const std::string& what = sizes.what;
   const uint64_t expert_bytes = sizes.expert_bytes;
   const uint64_t entries = sizes.entries, x_rows = sizes.x_rows;
@@ -60,10 +60,8 @@ void moe_gemm(vk::Stream& stream, const MoeGemmArgs& a) {
   const uint32_t per_group = static_cast<uint32_t>(std::min<uint64_t>(
       {a.experts, (range - alignment) / expert_bytes, rows_with_u32_indices(uint64_t{a.m} * a.k),
        context.info().max_workgroup_count[2]}));
-  for (uint32_t first = 0; first < a.experts; first += per_group) {
-    const uint32_t group = std::min(per_group, a.experts - first);
-    const AlignedBinding bw = align_binding(
-        context, a.w.sub(first * expert_bytes, group * expert_bytes), dtype_binding_unit(a.w_type));
+  for (const auto [first, group, w_span] : expert_groups(a.w, a.experts, expert_bytes, per_group)) {
+    const AlignedBinding bw = align_binding(context, w_span, dtype_binding_unit(a.w_type));
     const bool vector =
         bx.first_element % 4 == 0 && a.k % 4 == 0 && rows_load8(a.w_type, bw.first_element, a.k);
     const std::vector<uint32_t> specialization =

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "engine/ops/expert_product.h"
 #include "engine/ops/gemm.h"
 #include "engine/vk/stream.h"
 
@@ -16,7 +17,7 @@ namespace vkmoe::ops {
 
 struct MoeGemmArgs {
   vk::BufferSpan x;       // f32 [tokens, k] (x_per_entry: [tokens * top_k, k]), dense
-  vk::BufferSpan w;       // w_type [experts, m, k]: each expert's nn.Linear weight, back to back
+  ExpertWeights w;        // w_type [experts, m, k]: each expert's nn.Linear weight, back to back
   vk::BufferSpan y;       // f32 [tokens * top_k, m]: one row per routing entry (written)
   vk::BufferSpan counts;  // u32 [experts] from moe_router
   vk::BufferSpan lists;   // u32 [experts, tokens] from moe_router

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "engine/vk/error.h"
@@ -35,9 +36,15 @@ std::string format_size(uint64_t bytes) {
 MemoryAllocator::MemoryAllocator(const Device& device, VkDeviceSize block_size) : device_(device) {
   const DeviceInfo& info = device.info();
   block_size_ = std::min<VkDeviceSize>(block_size, 1ull << 30);
-  if (info.max_memory_allocation_size) {
-    block_size_ = std::min<VkDeviceSize>(block_size_, info.max_memory_allocation_size);
+  max_allocation_size_ = info.max_memory_allocation_size;
+  if (const char* value = std::getenv("VKMOE_MAX_ALLOCATION_SIZE"); value && *value) {
+    const unsigned long long requested = std::strtoull(value, nullptr, 10);
+    if (requested < 4096) throw Error("VKMOE_MAX_ALLOCATION_SIZE must be at least 4096 bytes");
+    if (max_allocation_size_ == 0 || requested < max_allocation_size_) {
+      max_allocation_size_ = requested;
+    }
   }
+  if (max_allocation_size_) block_size_ = std::min<VkDeviceSize>(block_size_, max_allocation_size_);
   // 256 covers every minStorageBufferOffsetAlignment and nonCoherentAtomSize seen in practice,
   // so any sub-allocation can be bound and flushed at its own offset.
   alignment_ = std::max<VkDeviceSize>(256, info.min_storage_buffer_offset_alignment);
@@ -109,11 +116,11 @@ uint32_t MemoryAllocator::create_block(VkDeviceSize size, uint32_t memory_type, 
                              " of it" + detail);
   };
   if (heap_in_use_[heap] + size > heap_size) throw out_of_memory("");
-  if (info.max_memory_allocation_size && size > info.max_memory_allocation_size) {
+  if (max_allocation_size_ && size > max_allocation_size_) {
     throw OutOfDeviceMemory("'" + std::string(what) + "' needs one allocation of " +
                             format_size(size) +
                             ", more than the device's maxMemoryAllocationSize (" +
-                            format_size(info.max_memory_allocation_size) + ")");
+                            format_size(max_allocation_size_) + ")");
   }
 
   auto block = std::make_unique<Block>();

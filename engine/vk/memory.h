@@ -45,6 +45,10 @@ class MemoryAllocator {
   void release(const Allocation& allocation);
 
   VkDeviceSize alignment() const { return alignment_; }
+  // The largest single allocation: maxMemoryAllocationSize, or less when
+  // VKMOE_MAX_ALLOCATION_SIZE asks for it (tests use it to make the loader split expert stacks
+  // on any device). 0: the device states no limit.
+  VkDeviceSize max_allocation_size() const { return max_allocation_size_; }
   // Bytes of each heap vkmoe holds in blocks.
   VkDeviceSize heap_bytes_in_use(uint32_t heap) const;
   // Non-coherent host-visible memory needs explicit flush/invalidate.
@@ -72,6 +76,7 @@ class MemoryAllocator {
   const Device& device_;
   VkDeviceSize block_size_;
   VkDeviceSize alignment_;
+  VkDeviceSize max_allocation_size_ = 0;
   VkPhysicalDeviceMemoryProperties memory_properties_{};
   uint32_t buffer_type_bits_ = 0;
   std::vector<std::unique_ptr<Block>> blocks_;

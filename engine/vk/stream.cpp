@@ -15,17 +15,20 @@ constexpr uint32_t kSetsPerPool = 256;
 constexpr uint32_t kBuffersPerSet = 8;
 constexpr uint32_t kTimestampPairs = 1024;
 
-VkDeviceSize staging_ring_bytes() {
+VkDeviceSize staging_ring_bytes(VkDeviceSize max_allocation) {
+  VkDeviceSize bytes = 32ull << 20;
   if (const char* value = std::getenv("VKMOE_STAGING_BYTES"); value && *value) {
-    return std::max<VkDeviceSize>(std::strtoull(value, nullptr, 10), 4096);
+    bytes = std::max<VkDeviceSize>(std::strtoull(value, nullptr, 10), 4096);
   }
-  return 32ull << 20;
+  return max_allocation ? std::min(bytes, max_allocation) : bytes;  // 0: the device set no limit
 }
 
 }  // namespace
 
 Stream::Stream(Context& context)
-    : context_(context), profiling_(context.profiling()), ring_bytes_(staging_ring_bytes()) {
+    : context_(context),
+      profiling_(context.profiling()),
+      ring_bytes_(staging_ring_bytes(context.allocator().max_allocation_size())) {
   VkDevice device = context.device().handle();
   VkCommandPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
   pool_info.flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT;

@@ -88,7 +88,8 @@ class Stream {
   bool recording_ = false;
   bool profiling_ = false;
 
-  VkDeviceSize ring_bytes_;  // VKMOE_STAGING_BYTES or 32 MiB; the ring is made on first use
+  VkDeviceSize
+      ring_bytes_;  // VKMOE_STAGING_BYTES or 32 MiB, at most one allocation; made on first use
   Buffer ring_;
   VkDeviceSize ring_used_ = 0;
   std::vector<PendingDownload> downloads_;

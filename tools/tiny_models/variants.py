@@ -129,6 +129,10 @@ FAMILIES = {
                                            top_k=2, moe_inter=16, shared=1, dense_inter=32,
                                            tie=True, attention_bias=True),
                            "DeepSeek with attention_bias: q/k/v and o_proj biases"),
+    "qwen2_moe-many-experts": (qwen_config(hidden=32, heads=4, kv_heads=2, layers=2, experts=32,
+                                           top_k=4, moe_inter=128, shared_inter=32, tie=True),
+                               "32 experts whose stacks (256 KiB each in BF16) outgrow a small "
+                               "allocation limit: loaded in parts of whole experts"),
     "qwen2_moe-h256": (qwen_config(hidden=256, heads=4, kv_heads=2, layers=1, experts=4, top_k=2,
                                    moe_inter=256, shared_inter=256, tie=True),
                        "rows of 256 for Q4_K super-blocks (GGUF only)"),
@@ -151,6 +155,7 @@ HF_MODELS = {
     "qwen2_moe-dead-expert": ("qwen2_moe-dead-expert", "F32", "per_expert", 1),
     "deepseek-h40-top1-norm": ("deepseek-h40-top1-norm", "F32", "per_expert", 1),
     "deepseek-topall-norm": ("deepseek-topall-norm", "BF16", "per_expert", 1),
+    "qwen2_moe-many-experts": ("qwen2_moe-many-experts", "BF16", "fused", 1),
 }
 
 # GGUF files: name -> (family, tensor type of the weight matrices)
