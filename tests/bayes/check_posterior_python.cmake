@@ -1,0 +1,10 @@
+# Writes the sample posterior with the C++ writer, then reads it back with Python (json + numpy).
+execute_process(COMMAND ${WRITER} ${OUT} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "write_sample_posterior failed: ${rc}")
+endif()
+execute_process(COMMAND ${PYTHON} -B ${SCRIPT} ${OUT} RESULT_VARIABLE rc)
+file(REMOVE ${OUT})
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "read_posterior.py failed: ${rc}")
+endif()
