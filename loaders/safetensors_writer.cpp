@@ -17,7 +17,8 @@ static_assert(std::endian::native == std::endian::little,
 void SafetensorsWriter::add(std::string name, DType dtype, std::vector<std::int64_t> shape,
                             const void* data, std::size_t count, std::size_t element_bytes) {
   for (const Tensor& t : tensors_) {
-    if (t.name == name) throw WriteError("safetensors writer: tensor '" + name + "' added twice");
+    if (t.layout.name == name)
+      throw WriteError("safetensors writer: tensor '" + name + "' added twice");
   }
   std::size_t elements = 1;
   for (std::int64_t d : shape) {
@@ -30,7 +31,8 @@ void SafetensorsWriter::add(std::string name, DType dtype, std::vector<std::int6
                      std::to_string(elements) + " elements but " + std::to_string(count) +
                      " values");
   }
-  Tensor t{std::move(name), dtype, std::move(shape), std::vector<std::byte>(count * element_bytes)};
+  Tensor t{{std::move(name), dtype, std::move(shape)},
+           std::vector<std::byte>(count * element_bytes)};
   if (!t.bytes.empty()) std::memcpy(t.bytes.data(), data, t.bytes.size());
   tensors_.push_back(std::move(t));
 }
@@ -48,6 +50,44 @@ void SafetensorsWriter::add_i64(std::string name, std::vector<std::int64_t> shap
 
 void SafetensorsWriter::set_metadata(std::string key, std::string value) {
   metadata_[std::move(key)] = std::move(value);
+}
+
+namespace {
+
+std::uint64_t data_bytes(const SafetensorsTensorLayout& t) {
+  std::int64_t elements = 1;
+  for (std::int64_t d : t.shape) elements *= d;
+  const std::optional<std::uint64_t> bytes = dtype_bytes(t.dtype, elements);
+  if (!bytes || dtype_block_elems(t.dtype) != 1) {
+    throw WriteError("safetensors writer: tensor '" + t.name + "' has no plain size");
+  }
+  return *bytes;
+}
+
+}  // namespace
+
+std::string safetensors_header(std::span<const SafetensorsTensorLayout> tensors,
+                               const std::map<std::string, std::string>& metadata) {
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::uint64_t offset = 0;
+  for (const SafetensorsTensorLayout& t : tensors) {
+    const std::uint64_t bytes = data_bytes(t);
+    header[t.name] = {{"dtype", std::string(dtype_name(t.dtype))},
+                      {"shape", t.shape},
+                      {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+  return text;
+}
+
+std::uint64_t safetensors_file_bytes(std::span<const SafetensorsTensorLayout> tensors,
+                                     const std::map<std::string, std::string>& metadata) {
+  std::uint64_t total = 8 + safetensors_header(tensors, metadata).size();
+  for (const SafetensorsTensorLayout& t : tensors) total += data_bytes(t);
+  return total;
 }
 
 namespace {
@@ -97,17 +137,9 @@ void write_all(int fd, const void* data, std::size_t size, const std::filesystem
 }  // namespace
 
 void SafetensorsWriter::write(const std::filesystem::path& path) const {
-  nlohmann::ordered_json header = nlohmann::ordered_json::object();
-  if (!metadata_.empty()) header["__metadata__"] = metadata_;
-  std::uint64_t offset = 0;
-  for (const Tensor& t : tensors_) {
-    header[t.name] = {{"dtype", std::string(dtype_name(t.dtype))},
-                      {"shape", t.shape},
-                      {"data_offsets", {offset, offset + t.bytes.size()}}};
-    offset += t.bytes.size();
-  }
-  std::string text = header.dump();
-  text.append((8 - text.size() % 8) % 8, ' ');  // the data section starts 8-byte aligned
+  std::vector<SafetensorsTensorLayout> layouts;
+  for (const Tensor& t : tensors_) layouts.push_back(t.layout);
+  const std::string text = safetensors_header(layouts, metadata_);
   const std::uint64_t header_size = text.size();
 
   std::filesystem::path temporary = path;

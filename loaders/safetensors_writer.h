@@ -20,6 +20,22 @@ struct WriteError : std::runtime_error {
   using runtime_error::runtime_error;
 };
 
+// What a tensor's header entry needs; the writer lays tensors out in the order given.
+struct SafetensorsTensorLayout {
+  std::string name;
+  DType dtype = DType::kF32;
+  std::vector<std::int64_t> shape;
+};
+
+// The JSON header, padded with spaces to a multiple of 8 bytes (so the data section is
+// aligned), for tensors stored back to back in `tensors` order.
+std::string safetensors_header(std::span<const SafetensorsTensorLayout> tensors,
+                               const std::map<std::string, std::string>& metadata);
+
+// Bytes of the whole file: 8 + header + data. Throws WriteError for a non-plain dtype.
+std::uint64_t safetensors_file_bytes(std::span<const SafetensorsTensorLayout> tensors,
+                                     const std::map<std::string, std::string>& metadata);
+
 class SafetensorsWriter {
  public:
   // Throw WriteError naming the tensor for a duplicate name, a negative dimension, or a shape
@@ -35,9 +51,7 @@ class SafetensorsWriter {
 
  private:
   struct Tensor {
-    std::string name;
-    DType dtype = DType::kF32;
-    std::vector<std::int64_t> shape;
+    SafetensorsTensorLayout layout;
     std::vector<std::byte> bytes;
   };
   void add(std::string name, DType dtype, std::vector<std::int64_t> shape, const void* data,

@@ -1,5 +1,6 @@
 #include "engine/bayes/posterior_file.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <map>
@@ -19,6 +20,34 @@ constexpr const char* kFormatName = "vkmoe-bayes-moe-posterior";
 
 std::string expert_prefix(std::int64_t layer, std::size_t expert) {
   return "layers." + std::to_string(layer) + ".experts." + std::to_string(expert) + ".";
+}
+
+// The five tensors of one expert, in file order.
+std::vector<SafetensorsTensorLayout> expert_layouts(std::int64_t layer, std::size_t expert,
+                                                    std::int64_t h, std::int64_t rg,
+                                                    std::int64_t in, std::int64_t ra) {
+  const std::string prefix = expert_prefix(layer, expert);
+  return {{prefix + "qg", DType::kF32, {h, rg}},
+          {prefix + "lg", DType::kF32, {rg}},
+          {prefix + "qa", DType::kF32, {in, ra}},
+          {prefix + "la", DType::kF32, {ra}},
+          {prefix + "m", DType::kI64, {1}}};
+}
+
+std::map<std::string, std::string> file_metadata(std::uint64_t fingerprint,
+                                                 const std::vector<std::int64_t>& layers,
+                                                 std::int64_t rank, FisherType fisher,
+                                                 PriorMean mean, std::size_t lambdas) {
+  std::string layer_list;
+  for (std::int64_t l : layers) layer_list += (layer_list.empty() ? "" : ",") + std::to_string(l);
+  return {{"format", kFormatName},
+          {"format_version", std::to_string(kPosteriorFormatVersion)},
+          {"model_fingerprint", fingerprint_hex(fingerprint)},
+          {"layers", layer_list},
+          {"rank", std::to_string(rank)},
+          {"fisher", std::string(fisher_type_name(fisher))},
+          {"prior_mean", std::string(prior_mean_name(mean))},
+          {"lambda_scope", lambdas == 1 ? "model" : "layer"}};
 }
 
 std::vector<float> narrow(const std::vector<double>& v) {
@@ -109,33 +138,48 @@ std::int64_t parse_int(const Reader& r, const std::string& key, std::string_view
 void write_posterior_file(const std::filesystem::path& path, const Posterior& p) {
   check_for_writing(p);
   SafetensorsWriter w;
-  std::string layer_list;
+  std::vector<std::int64_t> layers;
   for (const LayerPosterior& l : p.layers) {
-    layer_list += (layer_list.empty() ? "" : ",") + std::to_string(l.layer);
+    layers.push_back(l.layer);
     for (std::size_t e = 0; e < l.experts.size(); ++e) {
       const KronExpertFactors& f = l.experts[e];
-      const std::string prefix = expert_prefix(l.layer, e);
-      w.add_f32(prefix + "qg", {f.g.n, f.g.count()}, narrow(f.g.vectors));
-      w.add_f32(prefix + "lg", {f.g.count()}, narrow(f.g.values));
-      w.add_f32(prefix + "qa", {f.a.n, f.a.count()}, narrow(f.a.vectors));
-      w.add_f32(prefix + "la", {f.a.count()}, narrow(f.a.values));
+      const auto names = expert_layouts(l.layer, e, f.g.n, f.g.count(), f.a.n, f.a.count());
+      w.add_f32(names[0].name, names[0].shape, narrow(f.g.vectors));
+      w.add_f32(names[1].name, names[1].shape, narrow(f.g.values));
+      w.add_f32(names[2].name, names[2].shape, narrow(f.a.vectors));
+      w.add_f32(names[3].name, names[3].shape, narrow(f.a.values));
       const std::int64_t m = static_cast<std::int64_t>(f.tokens);
-      w.add_i64(prefix + "m", {1}, std::span<const std::int64_t>(&m, 1));
+      w.add_i64(names[4].name, names[4].shape, std::span<const std::int64_t>(&m, 1));
     }
   }
   w.add_f32("lambda", {static_cast<std::int64_t>(p.prior_precision.size())},
             narrow(p.prior_precision));
   const float t = static_cast<float>(p.temperature);
   w.add_f32("temperature", {1}, std::span<const float>(&t, 1));
-  w.set_metadata("format", kFormatName);
-  w.set_metadata("format_version", std::to_string(kPosteriorFormatVersion));
-  w.set_metadata("model_fingerprint", fingerprint_hex(p.model_fingerprint));
-  w.set_metadata("layers", layer_list);
-  w.set_metadata("rank", std::to_string(p.rank));
-  w.set_metadata("fisher", std::string(fisher_type_name(p.fisher)));
-  w.set_metadata("prior_mean", std::string(prior_mean_name(p.prior_mean)));
-  w.set_metadata("lambda_scope", p.prior_precision.size() == 1 ? "model" : "layer");
+  for (auto& [key, value] : file_metadata(p.model_fingerprint, layers, p.rank, p.fisher,
+                                          p.prior_mean, p.prior_precision.size())) {
+    w.set_metadata(key, value);
+  }
   w.write(path);
+}
+
+std::uint64_t posterior_file_bytes(const PosteriorShape& shape) {
+  std::vector<SafetensorsTensorLayout> layouts;
+  const std::int64_t rg = std::min(shape.rank, shape.h), ra = std::min(shape.rank, shape.i);
+  for (std::int64_t l : shape.layers) {
+    for (std::int64_t e = 0; e < shape.experts; ++e) {
+      for (SafetensorsTensorLayout& t :
+           expert_layouts(l, static_cast<std::size_t>(e), shape.h, rg, shape.i, ra)) {
+        layouts.push_back(std::move(t));
+      }
+    }
+  }
+  const std::size_t lambdas = shape.lambda_per_layer ? shape.layers.size() : 1;
+  layouts.push_back({"lambda", DType::kF32, {static_cast<std::int64_t>(lambdas)}});
+  layouts.push_back({"temperature", DType::kF32, {1}});
+  // the fingerprint is always 16 hex digits, so its value does not change the size
+  return safetensors_file_bytes(
+      layouts, file_metadata(0, shape.layers, shape.rank, shape.fisher, shape.prior_mean, lambdas));
 }
 
 Posterior read_posterior_file(const std::filesystem::path& path, std::uint64_t model_fingerprint) {

@@ -38,6 +38,19 @@ struct Posterior {
   std::vector<LayerPosterior> layers;   // ascending layer index
 };
 
+// The shape of a fit, for sizing its file before it exists (`vkmoe plan`): every expert of
+// every layer with H×I down_proj and factors at ranks min(rank, H), min(rank, I).
+struct PosteriorShape {
+  std::vector<std::int64_t> layers;
+  std::int64_t experts = 0, h = 0, i = 0, rank = 0;
+  bool lambda_per_layer = false;
+  FisherType fisher = FisherType::kExact;
+  PriorMean prior_mean = PriorMean::kZero;
+};
+
+// Exact size in bytes of the file write_posterior_file writes for such a posterior.
+std::uint64_t posterior_file_bytes(const PosteriorShape& shape);
+
 // Throws BayesError for an inconsistent posterior (λ count, layer order, factor shapes) and
 // WriteError naming the path when the file cannot be written. Atomic: the target is replaced
 // whole or left untouched.

@@ -56,6 +56,24 @@ TEST(PosteriorFile, RoundTrip) {
   }
 }
 
+TEST(PosteriorFile, SizeIsKnownBeforeWriting) {
+  for (bool per_layer : {false, true}) {
+    const Posterior p = test::sample_posterior(/*uneven=*/false, per_layer);
+    const auto path = scratch("size");
+    write_posterior_file(path, p);
+    const PosteriorShape shape{{1, 3}, 2, 6, 4, 3, per_layer, p.fisher, p.prior_mean};
+    EXPECT_EQ(posterior_file_bytes(shape), std::filesystem::file_size(path));
+    std::filesystem::remove(path);
+  }
+  // a rank above a side is clamped as the factors are
+  const PosteriorShape wide{{0}, 1, 2, 5, 3, false, FisherType::kExact, PriorMean::kZero};
+  const PosteriorShape clamped{{0}, 1, 2, 5, 2, false, FisherType::kExact, PriorMean::kZero};
+  // qa gains a column of 5 floats, la one float; the header may grow by its 8-byte padding
+  const std::uint64_t growth = posterior_file_bytes(wide) - posterior_file_bytes(clamped);
+  EXPECT_GE(growth, 4u * (5 + 1));
+  EXPECT_LE(growth, 4u * (5 + 1) + 8);
+}
+
 TEST(PosteriorFile, RefusesAnotherModelNamingBothFingerprints) {
   const Posterior p = test::sample_posterior();
   const auto path = scratch("other_model");

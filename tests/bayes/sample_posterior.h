@@ -16,7 +16,8 @@ inline EigenPairs sample_pairs(std::int64_t n, std::int64_t r, double seed) {
   return p;
 }
 
-inline Posterior sample_posterior() {
+// uneven: the second expert of layer 3 at rank 2; per_layer: one λ per layer.
+inline Posterior sample_posterior(bool uneven = true, bool per_layer = true) {
   Posterior p;
   p.model_fingerprint = 0xfedcba9876543210ull;
   p.rank = 3;
@@ -24,11 +25,12 @@ inline Posterior sample_posterior() {
   p.prior_mean = PriorMean::kMap;
   p.temperature = 0.7;
   p.prior_precision = {0.25, 1.0 / 3.0};
+  if (!per_layer) p.prior_precision = {0.5};
   for (int layer : {1, 3}) {
     LayerPosterior l;
     l.layer = layer;
     for (int e = 0; e < 2; ++e) {
-      const std::int64_t r = layer == 3 && e == 1 ? 2 : 3;
+      const std::int64_t r = uneven && layer == 3 && e == 1 ? 2 : 3;
       KronExpertFactors f;
       f.g = sample_pairs(6, r, 1.0 + layer + e);
       f.a = sample_pairs(4, r, 2.0 + layer - e);
