@@ -14,6 +14,7 @@ int run_logits(std::span<const std::string> args);
 int run_run(std::span<const std::string> args);
 int run_score(std::span<const std::string> args);
 int run_stats(std::span<const std::string> args);
+int run_plan(std::span<const std::string> args);
 
 }  // namespace vkmoe::cli
 
@@ -44,6 +45,10 @@ const Command kCommands[] = {
      "vkmoe bench kernels|stats|tokenizer [...] | bench -m MODEL [-p 128] [-n 32] [-r 5] [--json]"
      "   kernels vs. measured peak, fits/s, tokenizer MB/s, model pp/tg tokens/s",
      vkmoe::cli::run_bench},
+    {"plan",
+     "vkmoe plan -m MODEL_OR_CONFIG [--rank R] [--layers all|q1|q2|q3|q4|A-B]   Bayesian-MoE "
+     "fit from the config alone: experts, parameters, factor entries and memory, file size",
+     vkmoe::cli::run_plan},
     {"stats", "vkmoe stats simulate|lse|rates --spec FILE ...   softmax-gated MoE regression lab",
      vkmoe::cli::run_stats},
 };
