@@ -58,7 +58,7 @@ void print_plan(const std::string& model, const ModelConfig& c, const bayes::Fit
               mib(p.file_bytes));
   std::printf("peak per expert: %.1f MiB (H^2+I^2 doubles of one expert's dense factors)\n",
               mib(p.expert_dense_bytes));
-  std::printf("merge peak:      %.1f MiB (dense factors + 4*max(H,I)^2 doubles while merging)\n",
+  std::printf("merge peak:      %.1f MiB (dense factors + 3*max(H,I)^2 doubles while merging)\n",
               mib(p.merge_peak_bytes));
 }
 

@@ -32,7 +32,7 @@ FitPlan plan_fit(const ModelConfig& config, std::vector<std::int64_t> layers, st
       {p.layers, p.experts_per_layer, p.h, p.i, rank, false, FisherType::kExact, PriorMean::kZero});
   p.expert_dense_bytes = (h * h + in * in) * sizeof(double);
   const std::uint64_t n = std::max(h, in);
-  p.merge_peak_bytes = p.expert_dense_bytes + 4 * n * n * sizeof(double);
+  p.merge_peak_bytes = p.expert_dense_bytes + 3 * n * n * sizeof(double);
   return p;
 }
 

@@ -24,7 +24,7 @@ struct FitPlan {
   std::uint64_t file_bytes = 0;          // posterior_file_bytes, one λ for the model
   std::uint64_t expert_dense_bytes = 0;  // (H² + I²) doubles: one expert's dense factors
   // The merge of the larger factor (n = max(H, I)): the dense sum, the eigensolver's working
-  // copy and basis, and the full eigenvectors, 4·n² doubles, on top of the dense factors.
+  // copy and its Householder reflectors, 3·n² doubles, on top of the dense factors.
   std::uint64_t merge_peak_bytes = 0;
 };
 

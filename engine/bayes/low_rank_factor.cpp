@@ -38,16 +38,12 @@ void LowRankFactor::add_chunk(std::span<const double> chunk) {
   }
   std::vector<double> merged = dense();
   for (std::size_t k = 0; k < merged.size(); ++k) merged[k] += chunk[k];
-  // The full decomposition costs what the top-r one does here, and gives the dropped tail.
-  EigenPairs all = symmetric_eigen(merged, n_);
+  // What truncation drops is the trace beyond the kept eigenvalues: trace = Σ all eigenvalues.
   double dropped = 0;
-  for (std::int64_t k = rank_; k < n_; ++k) dropped += all.values[k];
-
-  pairs_.values.assign(all.values.begin(), all.values.begin() + rank_);
-  pairs_.vectors.resize(static_cast<std::size_t>(n_ * rank_));
-  for (std::int64_t i = 0; i < n_; ++i) {
-    std::copy_n(all.vectors.begin() + i * n_, rank_, pairs_.vectors.begin() + i * rank_);
-  }
+  for (std::int64_t i = 0; i < n_; ++i) dropped += merged[i * n_ + i];
+  EigenPairs top = symmetric_eigen_top(merged, n_, rank_);
+  for (double v : top.values) dropped -= v;
+  pairs_ = std::move(top);
   dropped_mass_ += dropped;
   ++chunks_;
 }

@@ -25,6 +25,7 @@ TEST(FitPlan, Qwen15MoeAtRank32) {
   EXPECT_EQ(p.factor_entries, 159'346'080u);  // 1440 · (3456 · 32 + 64 + 1)
   EXPECT_NEAR(static_cast<double>(p.factor_bytes) / (1 << 20), 607.86, 0.01);
   EXPECT_EQ(p.expert_dense_bytes, (2048u * 2048 + 1408u * 1408) * 8);
+  EXPECT_EQ(p.merge_peak_bytes, p.expert_dense_bytes + 3u * 2048 * 2048 * 8);
   // file: the f32 factors, M as i64 (4 more bytes each), λ, T, and a header
   const std::uint64_t data = p.factor_bytes + 1440u * 4 + 8;
   EXPECT_GT(p.file_bytes, data);

@@ -128,26 +128,56 @@ TEST(SymmetricEigen, GramMatrixOfLowRankHasZeroTail) {
   expect_decomposes(s, e, 1e-13);
 }
 
-TEST(SymmetricEigen, TopRIsTheLeadingPartOfTheFullDecomposition) {
-  const std::int64_t n = 50, r = 6;
-  const dense::Matrix s = random_symmetric(n, 3);
+// Top-r pairs (inverse iteration once 4r ≤ n): the r largest eigenvalues of the full
+// decomposition, orthonormal vectors, and small residuals ‖S q − λ q‖.
+void expect_top_pairs(const dense::Matrix& s, std::int64_t r, double tolerance) {
+  const std::int64_t n = s.rows;
   const EigenPairs full = symmetric_eigen(s.data, n);
   const EigenPairs top = symmetric_eigen_top(s.data, n, r);
   ASSERT_EQ(top.count(), r);
   ASSERT_EQ(top.vectors.size(), static_cast<std::size_t>(n * r));
+  const double scale = std::max(std::fabs(full.values[0]), std::fabs(full.values[n - 1]));
   for (std::int64_t j = 0; j < r; ++j) {
-    EXPECT_EQ(top.values[j], full.values[j]);
-    for (std::int64_t i = 0; i < n; ++i) EXPECT_EQ(top.vector(i, j), full.vector(i, j));
+    EXPECT_NEAR(top.values[j], full.values[j], tolerance * scale) << "eigenvalue " << j;
   }
-  // each is an eigenpair: ‖S q − λ q‖ small
+  const dense::Matrix q = eigenvectors(top);
+  const dense::Matrix qtq = dense::multiply(dense::transpose(q), q);
+  EXPECT_LT(dense::max_abs(dense::add(qtq, dense::identity(r), -1.0)), tolerance);
+  const dense::Matrix sq = dense::multiply(s, q);
   for (std::int64_t j = 0; j < r; ++j) {
     double residual = 0;
     for (std::int64_t i = 0; i < n; ++i) {
-      double sq = 0;
-      for (std::int64_t k = 0; k < n; ++k) sq += s(i, k) * top.vector(k, j);
-      residual = std::max(residual, std::fabs(sq - top.values[j] * top.vector(i, j)));
+      residual = std::max(residual, std::fabs(sq(i, j) - top.values[j] * q(i, j)));
     }
-    EXPECT_LT(residual, 1e-12 * std::fabs(full.values[0]));
+    EXPECT_LT(residual, tolerance * scale) << "eigenpair " << j;
+  }
+}
+
+TEST(SymmetricEigen, TopRIsTheLeadingPartOfTheFullDecomposition) {
+  expect_top_pairs(random_symmetric(50, 3), 6, 1e-12);    // inverse iteration
+  expect_top_pairs(random_symmetric(50, 4), 20, 1e-12);   // full decomposition
+  expect_top_pairs(random_symmetric(512, 6), 32, 1e-11);  // G-sized rank, inverse iteration
+}
+
+TEST(SymmetricEigen, TopRThroughAClusterOfEqualEigenvalues) {
+  const std::int64_t n = 24;
+  const dense::Matrix q = dense::orthonormal_columns(n, n, 13);
+  std::vector<double> values(n, 0.5);
+  for (int k = 0; k < 4; ++k) values[k] = 5.0;  // r = 3 cuts through the fourfold 5
+  expect_top_pairs(dense::with_spectrum(q, values), 3, 1e-12);
+  // a Gram matrix of rank 3 at r = 6: three vectors from the zero eigenspace
+  expect_top_pairs(dense::gram(dense::gaussian(n, 3, 14)), 6, 1e-12);
+}
+
+TEST(SymmetricEigen, TopRMatchesTheFullVectorsUpToSign) {
+  const std::int64_t n = 40, r = 5;
+  const dense::Matrix s = random_symmetric(n, 8);
+  const EigenPairs full = symmetric_eigen(s.data, n);
+  const EigenPairs top = symmetric_eigen_top(s.data, n, r);
+  for (std::int64_t j = 0; j < r; ++j) {
+    double dot = 0;
+    for (std::int64_t i = 0; i < n; ++i) dot += top.vector(i, j) * full.vector(i, j);
+    EXPECT_NEAR(std::fabs(dot), 1.0, 1e-12) << "eigenvector " << j;
   }
 }
 
