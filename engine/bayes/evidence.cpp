@@ -9,9 +9,11 @@ namespace vkmoe::bayes {
 double log_evidence(const EvidenceGroup& group, double prior_precision, double temperature) {
   const PosteriorScale scale{prior_precision, temperature};
   double params = 0, log_det = 0;
-  for (const KronExpertFactors& e : group.experts) {
-    params += static_cast<double>(e.params());
-    log_det += log_det_precision(e, scale);
+  for (std::span<const KronExpertFactors> part : group.experts) {
+    for (const KronExpertFactors& e : part) {
+      params += static_cast<double>(e.params());
+      log_det += log_det_precision(e, scale);
+    }
   }
   return group.log_likelihood - 0.5 * prior_precision * group.squared_distance +
          0.5 * params * std::log(prior_precision) - 0.5 * log_det;
@@ -25,7 +27,9 @@ EvidenceMaximum maximise_evidence(const EvidenceGroup& group, double temperature
                      std::to_string(search.max_lambda) +
                      "] and tolerance must satisfy 0 < min < max < ∞ and tolerance > 0");
   }
-  if (group.experts.empty()) throw BayesError("maximise_evidence: the group has no experts");
+  std::size_t experts = 0;
+  for (std::span<const KronExpertFactors> part : group.experts) experts += part.size();
+  if (experts == 0) throw BayesError("maximise_evidence: the group has no experts");
   if (!(group.squared_distance > 0)) {
     throw BayesError(
         "maximise_evidence: ‖θ* − μ₀‖² = 0 (a prior centred on the fine-tuned weights): the "

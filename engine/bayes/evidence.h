@@ -15,7 +15,7 @@
 namespace vkmoe::bayes {
 
 struct EvidenceGroup {
-  std::span<const KronExpertFactors> experts;
+  std::vector<std::span<const KronExpertFactors>> experts;  // e.g. one span per layer
   double log_likelihood = 0;    // log p(D|θ*), summed over the data (constant in λ)
   double squared_distance = 0;  // Σ_e ‖θ*_e − μ₀‖² (kron_posterior.h)
 };

@@ -1,4 +1,5 @@
 #include "engine/bayes/evidence.h"
+#include "engine/bayes/evidence_prior_precision.h"
 
 #include <gtest/gtest.h>
 
@@ -49,7 +50,7 @@ double dense_log_evidence(const TinyLayer& layer, double ll, double dist, double
 
 TEST(Evidence, LogEvidenceMatchesDenseKroneckerProducts) {
   const TinyLayer layer = tiny_layer(3, 11, 4.0, 70);
-  const EvidenceGroup group{layer.experts, -123.5, 8.25};
+  const EvidenceGroup group{{layer.experts}, -123.5, 8.25};
   for (double lambda : {1e-4, 0.3, 2.0, 5e3}) {
     SCOPED_TRACE(lambda);
     const double reference = dense_log_evidence(layer, -123.5, 8.25, lambda, 0.8);
@@ -61,7 +62,7 @@ TEST(Evidence, GoldenSectionFindsTheGridMaximum) {
   const TinyLayer layer = tiny_layer(4, 9, 30.0, 80);
   for (double dist : {0.05, 3.0, 400.0}) {
     SCOPED_TRACE(dist);
-    const EvidenceGroup group{layer.experts, -50.0, dist};
+    const EvidenceGroup group{{layer.experts}, -50.0, dist};
     const EvidenceMaximum best = maximise_evidence(group, 1.0);
     const double lo = std::log(1e-6), hi = std::log(1e6);
     const int steps = 24000;
@@ -79,7 +80,7 @@ TEST(Evidence, GoldenSectionFindsTheGridMaximum) {
 
 TEST(Evidence, PerGroupGivesEachLayerItsOwnLambda) {
   const TinyLayer first = tiny_layer(2, 5, 1.0, 1), second = tiny_layer(3, 5, 100.0, 2);
-  const EvidenceGroup groups[] = {{first.experts, 0.0, 10.0}, {second.experts, 0.0, 0.1}};
+  const EvidenceGroup groups[] = {{{first.experts}, 0.0, 10.0}, {{second.experts}, 0.0, 0.1}};
   const std::vector<EvidenceMaximum> per_layer = maximise_evidence_per_group(groups, 1.0);
   ASSERT_EQ(per_layer.size(), 2u);
   EXPECT_DOUBLE_EQ(per_layer[0].prior_precision, maximise_evidence(groups[0], 1.0).prior_precision);
@@ -89,21 +90,21 @@ TEST(Evidence, PerGroupGivesEachLayerItsOwnLambda) {
 
 TEST(Evidence, MaximumBeyondTheBracketIsFlagged) {
   const TinyLayer layer = tiny_layer(2, 1, 1e6, 5);
-  const EvidenceMaximum best = maximise_evidence({layer.experts, 0.0, 1e-9}, 1.0);
+  const EvidenceMaximum best = maximise_evidence({{layer.experts}, 0.0, 1e-9}, 1.0);
   EXPECT_TRUE(best.at_bracket_edge);
   EXPECT_NEAR(best.prior_precision / 1e6, 1.0, 1e-7);
 }
 
 TEST(Evidence, PriorCentredOnTheWeightsHasNoMaximum) {
   const TinyLayer layer = tiny_layer(2, 5, 1.0, 3);
-  const EvidenceGroup centred{layer.experts, -10.0, 0.0};
+  const EvidenceGroup centred{{layer.experts}, -10.0, 0.0};
   // increasing in λ everywhere
   for (double lambda = 1e-3; lambda < 1e3; lambda *= 10) {
     EXPECT_LT(log_evidence(centred, lambda, 1.0), log_evidence(centred, lambda * 10, 1.0));
   }
   EXPECT_THROW(maximise_evidence(centred, 1.0), BayesError);
   EXPECT_THROW(maximise_evidence({{}, 0.0, 1.0}, 1.0), BayesError);
-  EXPECT_THROW(maximise_evidence({layer.experts, 0.0, 1.0}, 1.0, {1.0, 0.5, 1e-6}), BayesError);
+  EXPECT_THROW(maximise_evidence({{layer.experts}, 0.0, 1.0}, 1.0, {1.0, 0.5, 1e-6}), BayesError);
 }
 
 TEST(PriorOptions, ParsesTheCommandLineChoices) {
@@ -136,6 +137,44 @@ TEST(PriorOptions, EvidenceWithMapMeanIsRefusedAndSaysWhy) {
     EXPECT_NE(message.find("λ → ∞"), std::string::npos) << message;
     EXPECT_NE(message.find("val or a number"), std::string::npos) << message;
   }
+}
+
+}  // namespace
+}  // namespace vkmoe::bayes
+
+namespace vkmoe::bayes {
+namespace {
+
+TEST(Evidence, AGroupMayBeSplitIntoParts) {
+  const TinyLayer a = tiny_layer(2, 5, 3.0, 40), b = tiny_layer(3, 5, 3.0, 50);
+  TinyLayer both = a;
+  both.experts.insert(both.experts.end(), b.experts.begin(), b.experts.end());
+  const EvidenceGroup split{{a.experts, b.experts}, -1.0, 2.0};
+  const EvidenceGroup whole{{both.experts}, -1.0, 2.0};
+  EXPECT_DOUBLE_EQ(log_evidence(split, 0.4, 1.0), log_evidence(whole, 0.4, 1.0));
+}
+
+TEST(EvidencePriorPrecision, PerModelAndPerLayer) {
+  Posterior p;
+  p.temperature = 1.0;
+  p.layers = {{2, tiny_layer(2, 5, 1.0, 60).experts}, {5, tiny_layer(3, 5, 50.0, 61).experts}};
+  const EvidenceData data{-20.0, {4.0, 0.2}};
+
+  const std::vector<EvidenceMaximum> model = set_prior_precision_by_evidence(p, data, false);
+  ASSERT_EQ(p.prior_precision.size(), 1u);
+  const EvidenceGroup all{{p.layers[0].experts, p.layers[1].experts}, -20.0, 4.2};
+  EXPECT_DOUBLE_EQ(p.prior_precision[0], maximise_evidence(all, 1.0).prior_precision);
+  EXPECT_EQ(model[0].prior_precision, p.prior_precision[0]);
+
+  set_prior_precision_by_evidence(p, data, true);
+  ASSERT_EQ(p.prior_precision.size(), 2u);
+  EXPECT_DOUBLE_EQ(p.prior_precision[1],
+                   maximise_evidence({{p.layers[1].experts}, 0.0, 0.2}, 1.0).prior_precision);
+  EXPECT_NE(p.prior_precision[0], p.prior_precision[1]);
+
+  EXPECT_THROW(set_prior_precision_by_evidence(p, {0.0, {1.0}}, true), BayesError);
+  p.prior_mean = PriorMean::kMap;
+  EXPECT_THROW(set_prior_precision_by_evidence(p, data, false), BayesError);
 }
 
 }  // namespace
