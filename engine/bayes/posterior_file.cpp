@@ -247,6 +247,14 @@ Posterior read_posterior_file(const std::filesystem::path& path, std::uint64_t m
     r.fail("tensor 'lambda' has " + std::to_string(lambda_shape[0]) + " entries for " +
            std::to_string(p.layers.size()) + " layers, expected one, or one per layer");
   }
+  std::size_t expected_tensors = 2;  // lambda, temperature
+  for (const LayerPosterior& l : p.layers) expected_tensors += 5 * l.experts.size();
+  if (r.by_name.size() != expected_tensors) {
+    // e.g. experts 0, 1 and 3 of a layer: expert 3 would otherwise be dropped without a word
+    r.fail("holds " + std::to_string(r.by_name.size()) + " tensors, but its layers and experts " +
+           "account for " + std::to_string(expected_tensors) +
+           " (an expert missing from a layer's numbering, or tensors of another kind)");
+  }
   p.prior_precision = r.f32("lambda", lambda_shape);
   p.temperature = r.f32("temperature", {1})[0];
   try {

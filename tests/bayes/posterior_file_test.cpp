@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 
 #include "engine/bayes/bayes_error.h"
 #include "engine/bayes/model_fingerprint.h"
 #include "loaders/load_error.h"
+#include "loaders/safetensors.h"
 #include "loaders/safetensors_writer.h"
 #include "tests/bayes/sample_posterior.h"
 
@@ -88,6 +90,39 @@ TEST(PosteriorFile, RefusesAnotherModelNamingBothFingerprints) {
     EXPECT_NE(m.find("0000000000001234"), std::string::npos) << m;
   }
   std::filesystem::remove(path);
+}
+
+// The sample file copied with one more tensor: an expert whose predecessor is missing.
+TEST(PosteriorFile, RefusesAGapInTheExpertNumbering) {
+  const auto path = scratch("gap"), copy = scratch("gap_copy");
+  write_posterior_file(path, test::sample_posterior());
+  {
+    const SafetensorsFile f = SafetensorsFile::open(path);
+    SafetensorsWriter w;
+    for (const TensorView& t : f.tensors()) {
+      if (t.dtype == DType::kF32) {
+        std::vector<float> v(static_cast<std::size_t>(t.numel()));
+        std::memcpy(v.data(), t.bytes.data(), t.bytes.size());
+        w.add_f32(t.name, t.shape, v);
+      } else {
+        std::vector<std::int64_t> v(static_cast<std::size_t>(t.numel()));
+        std::memcpy(v.data(), t.bytes.data(), t.bytes.size());
+        w.add_i64(t.name, t.shape, v);
+      }
+    }
+    for (const auto& [key, value] : f.metadata()) w.set_metadata(key, value);
+    w.add_f32("layers.1.experts.3.qg", {6, 3}, std::vector<float>(18, 0.5f));
+    w.write(copy);
+  }
+  EXPECT_NO_THROW(read_posterior_file(path, test::sample_posterior().model_fingerprint));
+  try {
+    read_posterior_file(copy, test::sample_posterior().model_fingerprint);
+    FAIL() << "a posterior with an expert numbering gap was accepted";
+  } catch (const LoadError& e) {
+    EXPECT_NE(std::string(e.what()).find("holds 23 tensors"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove(path);
+  std::filesystem::remove(copy);
 }
 
 TEST(PosteriorFile, RefusesOtherFilesAndInconsistentPosteriors) {
