@@ -101,3 +101,7 @@ vkmoe_shader(posterior_expand posterior_sample.comp DEFINES PASS_EXPAND=1)
 vkmoe_shader(posterior_apply_f32 posterior_sample.comp DEFINES PASS_APPLY=1 WEIGHT_F32=1)
 vkmoe_shader(posterior_apply_f16 posterior_sample.comp DEFINES PASS_APPLY=1 WEIGHT_F16=1)
 vkmoe_shader(posterior_apply_bf16 posterior_sample.comp DEFINES PASS_APPLY=1 WEIGHT_BF16=1)
+# Causal GQA attention backward (prefill): softmax statistics, dq, then dk/dv.
+vkmoe_shader(attention_backward_stats attention_backward_stats.comp)
+vkmoe_shader(attention_backward_dq attention_backward_dq.comp)
+vkmoe_shader(attention_backward_dkv attention_backward_dkv.comp)
