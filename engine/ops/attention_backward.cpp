@@ -102,6 +102,13 @@ void attention_backward(vk::Stream& stream, const AttentionBackwardArgs& a) {
   const AlignedBinding bs =
       align_binding(context, a.scratch.sub(0, attention_backward_scratch_bytes(s)), 4);
   if (bs.first_element != 0) fail("the scratch must start at a multiple of the binding alignment");
+  // Tensors are bound whole (as the forward binds them): none may pass the binding limit.
+  for (const AlignedBinding* b : {&bq, &bk, &bv, &bo, &bdo, &bdq, &bdk, &bdv, &bs}) {
+    if (b->span.size > context.max_binding_range()) {
+      fail("a tensor of " + std::to_string(b->span.size) + " bytes is larger than one binding (" +
+           std::to_string(context.max_binding_range()) + " bytes); run the sequence in parts");
+    }
+  }
 
   Push push{s.queries,
             s.first_position,
