@@ -217,54 +217,109 @@ Routing random_routing(uint32_t tokens, uint32_t experts, uint32_t top_k, uint32
   return r;
 }
 
-class MoeLinearBackwardTest : public LinearBackwardTest {};
+struct MoeCase {
+  uint32_t tokens, experts, top_k, out, in;
+  ops::DType type;
+  bool accumulate;
+};
+
+class MoeLinearBackwardTest : public LinearBackwardTest {
+ protected:
+  // Runs moe_linear_backward on random routing and returns its NMSE against a per-entry
+  // reference.
+  double run_moe(const MoeCase& c) {
+    const uint32_t T = c.tokens, E = c.experts, K = c.top_k, out = c.out, in = c.in;
+    const uint32_t entries = T * K;
+    const Routing routing = random_routing(T, E, K, 3);
+    const auto dy = random_floats(size_t{entries} * out, 51);
+    const StoredWeights w = store_weights(random_floats(size_t{E} * out * in, 52), c.type);
+    const auto dx0 = random_floats(size_t{entries} * in, 53);
+    GuardedBuffer gdy(context(), stream(), dy.size(), "dy");
+    gdy.write(stream(), dy);
+    GuardedBuffer gdx(context(), stream(), dx0.size(), "dx");
+    gdx.write(stream(), dx0);
+    vk::Buffer gw = context().create_buffer(w.bytes.size(), "w");
+    stream().upload(gw.span(), w.bytes.data(), w.bytes.size());
+    vk::Buffer counts = context().create_buffer(E * 4, "counts");
+    stream().upload(counts.span(), routing.counts.data(), E * 4);
+    vk::Buffer lists = context().create_buffer(size_t{E} * T * 4, "lists");
+    stream().upload(lists.span(), routing.lists.data(), size_t{E} * T * 4);
+    const uint64_t before = stream().dispatch_count();
+    ops::moe_linear_backward(stream(), {.dy = gdy.span(),
+                                        .w = gw.span(),
+                                        .dx = gdx.span(),
+                                        .counts = counts.span(),
+                                        .lists = lists.span(),
+                                        .w_type = c.type,
+                                        .experts = E,
+                                        .out = out,
+                                        .in = in,
+                                        .tokens = T,
+                                        .top_k = K,
+                                        .accumulate = c.accumulate});
+    dispatches = stream().dispatch_count() - before;
+    const std::vector<float> dx = gdx.read(stream());
+    std::vector<double> expected(dx0.size());
+    for (uint32_t entry = 0; entry < entries; ++entry) {
+      const uint32_t e = routing.choices[entry];
+      const std::vector<double> row(dy.begin() + entry * out, dy.begin() + (entry + 1) * out);
+      const std::vector<double> we(w.values.begin() + size_t{e} * out * in,
+                                   w.values.begin() + size_t{e + 1} * out * in);
+      const auto g = linear_backward_reference(row, we, 1, out, in);
+      for (uint32_t i = 0; i < in; ++i) {
+        expected[entry * in + i] = g[i] + (c.accumulate ? dx0[entry * in + i] : 0.0);
+      }
+    }
+    return nmse_double(dx, expected);
+  }
+
+  uint64_t dispatches = 0;  // by the last run_moe
+};
 
 TEST_F(MoeLinearBackwardTest, MatchesPerEntryReference) {
   for (ops::DType type : {ops::DType::f32, ops::DType::bf16}) {
     for (bool accumulate : {false, true}) {
-      const uint32_t T = 13, E = 5, K = 2, out = 19, in = 27, entries = T * K;
-      const Routing routing = random_routing(T, E, K, 3);
-      const auto dy = random_floats(size_t{entries} * out, 51);
-      const StoredWeights w = store_weights(random_floats(size_t{E} * out * in, 52), type);
-      const auto dx0 = random_floats(size_t{entries} * in, 53);
-      GuardedBuffer gdy(context(), stream(), dy.size(), "dy");
-      gdy.write(stream(), dy);
-      GuardedBuffer gdx(context(), stream(), dx0.size(), "dx");
-      gdx.write(stream(), dx0);
-      vk::Buffer gw = context().create_buffer(w.bytes.size(), "w");
-      stream().upload(gw.span(), w.bytes.data(), w.bytes.size());
-      vk::Buffer counts = context().create_buffer(E * 4, "counts");
-      stream().upload(counts.span(), routing.counts.data(), E * 4);
-      vk::Buffer lists = context().create_buffer(size_t{E} * T * 4, "lists");
-      stream().upload(lists.span(), routing.lists.data(), size_t{E} * T * 4);
-      ops::moe_linear_backward(stream(), {.dy = gdy.span(),
-                                          .w = gw.span(),
-                                          .dx = gdx.span(),
-                                          .counts = counts.span(),
-                                          .lists = lists.span(),
-                                          .w_type = type,
-                                          .experts = E,
-                                          .out = out,
-                                          .in = in,
-                                          .tokens = T,
-                                          .top_k = K,
-                                          .accumulate = accumulate});
-      const std::vector<float> dx = gdx.read(stream());
-      std::vector<double> expected(dx0.size());
-      for (uint32_t entry = 0; entry < entries; ++entry) {
-        const uint32_t e = routing.choices[entry];
-        const std::vector<double> row(dy.begin() + entry * out, dy.begin() + (entry + 1) * out);
-        const std::vector<double> we(w.values.begin() + size_t{e} * out * in,
-                                     w.values.begin() + size_t{e + 1} * out * in);
-        const auto g = linear_backward_reference(row, we, 1, out, in);
-        for (uint32_t i = 0; i < in; ++i) {
-          expected[entry * in + i] = g[i] + (accumulate ? dx0[entry * in + i] : 0.0);
-        }
-      }
-      EXPECT_LE(nmse_double(dx, expected), 1e-7)
+      EXPECT_LE(run_moe({13, 5, 2, 19, 27, type, accumulate}), 1e-7)
           << ops::dtype_name(type) << " accumulate " << accumulate;
     }
   }
+}
+
+TEST_F(MoeLinearBackwardTest, RefusesQuantisedWeights) {
+  vk::Buffer buffer = context().create_buffer(1 << 16, "any");
+  const vk::BufferSpan s = buffer.span();
+  try {
+    ops::moe_linear_backward(stream(), {.dy = s.sub(0, 8192),
+                                        .w = s.sub(8192, 16384),
+                                        .dx = s.sub(24576, 8192),
+                                        .counts = s.sub(32768, 256),
+                                        .lists = s.sub(40960, 4096),
+                                        .w_type = ops::DType::q4_0,
+                                        .experts = 2,
+                                        .out = 32,
+                                        .in = 32,
+                                        .tokens = 4,
+                                        .top_k = 1});
+    FAIL() << "q4_0 weights were accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("q4_0"), std::string::npos) << e.what();
+  }
+}
+
+// A 2 KiB binding limit holds 5 experts of 8 x 12 f32 at most: nine are dispatched in groups.
+class MoeLinearBackwardSmallBindingTest : public MoeLinearBackwardTest {
+ protected:
+  void SetUp() override {
+    setenv("VKMOE_MAX_BINDING_RANGE", "2048", 1);
+    MoeLinearBackwardTest::SetUp();
+    unsetenv("VKMOE_MAX_BINDING_RANGE");
+  }
+};
+
+TEST_F(MoeLinearBackwardSmallBindingTest, SplitsExpertGroups) {
+  ASSERT_EQ(context().max_binding_range(), 2048u);
+  EXPECT_LE(run_moe({13, 9, 2, 8, 12, ops::DType::f32, true}), 1e-7);
+  EXPECT_GE(dispatches, 2u) << "expected the experts in groups of at most 5";
 }
 
 }  // namespace
