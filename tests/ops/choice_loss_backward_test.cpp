@@ -4,6 +4,7 @@
 // and a large vocabulary (zero outside the answers).
 #include <bit>
 #include <cmath>
+#include <cstdlib>
 #include <tuple>
 
 #include "engine/ops/choice_loss_backward.h"
@@ -132,6 +133,38 @@ TEST_F(ChoiceLossBackwardTest, RejectsBadShapes) {
   EXPECT_THROW(ops::choice_loss_backward(stream(), {s.sub(0, 4096), s.sub(4096, 4096),
                                                     s.sub(8192, 4096), s.sub(0, 4096), 1, 100, 2}),
                Error);
+}
+
+class ChoiceLossBackwardSmallBindingTest : public ChoiceLossBackwardTest {
+ protected:
+  void SetUp() override {
+    setenv("VKMOE_MAX_BINDING_RANGE", "2048", 1);
+    ChoiceLossBackwardTest::SetUp();
+    unsetenv("VKMOE_MAX_BINDING_RANGE");
+  }
+};
+
+TEST_F(ChoiceLossBackwardSmallBindingTest, SplitsRows) {
+  ASSERT_EQ(context().max_binding_range(), 2048u);
+  const Case c{12, 200, {5, 199, 0}};
+  const auto logits = random_floats(c.rows * c.vocab, 1, -3.0f, 3.0f);
+  const auto targets = make_targets(c);
+  std::vector<float> answer_words;
+  for (uint32_t a : c.answers) answer_words.push_back(std::bit_cast<float>(a));
+  GuardedBuffer gl(context(), stream(), logits.size(), "logits");
+  GuardedBuffer ga(context(), stream(), answer_words.size(), "answers");
+  GuardedBuffer gt(context(), stream(), targets.size(), "targets");
+  GuardedBuffer gd(context(), stream(), logits.size(), "d_logits");
+  gl.write(stream(), logits);
+  ga.write(stream(), answer_words);
+  gt.write(stream(), targets);
+  const uint64_t before = stream().dispatch_count();
+  ops::choice_loss_backward(stream(),
+                            {gl.span(), ga.span(), gt.span(), gd.span(), c.rows, c.vocab, 3});
+  EXPECT_GT(stream().dispatch_count() - before, 4u);
+  EXPECT_LE(nmse_double(gd.read(stream()),
+                        choice_loss_backward_reference(c, to_double(logits), to_double(targets))),
+            1e-7);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdlib>
 #include <numeric>
 #include <tuple>
 
@@ -136,10 +137,18 @@ TEST(MoeRoutingBackwardReference, MatchesFiniteDifferences) {
 
 class MoeRoutingBackwardTest
     : public GpuTest,
-      public ::testing::WithParamInterface<std::tuple<ops::RowReduction, Case>> {};
+      public ::testing::WithParamInterface<std::tuple<ops::RowReduction, Case>> {
+ protected:
+  void check(ops::RowReduction reduction, const Case& c);
+  uint64_t dispatches = 0;  // of the last check's backward kernels
+};
 
 TEST_P(MoeRoutingBackwardTest, MatchesFiniteDifferencesAndReference) {
   const auto [reduction, c] = GetParam();
+  check(reduction, c);
+}
+
+void MoeRoutingBackwardTest::check(ops::RowReduction reduction, const Case& c) {
   if (reduction == ops::RowReduction::subgroup && !context().info().subgroup_arithmetic) {
     GTEST_SKIP() << "no subgroup arithmetic on " << context().info().name;
   }
@@ -163,11 +172,13 @@ TEST_P(MoeRoutingBackwardTest, MatchesFiniteDifferencesAndReference) {
   d_out.write(stream(), d_out_f);
   ops::moe_router(stream(), logits.span(), weights.span(), choices.span(), counts.span(),
                   lists.span(), {T, E, K, c.renormalise});
+  const uint64_t before = stream().dispatch_count();
   ops::moe_combine_backward(stream(), {y.span(), weights.span(), d_out.span(), dy.span(),
                                        d_weights.span(), T, M, K, reduction});
   ops::moe_router_backward(stream(), {logits.span(), choices.span(), d_weights.span(),
                                       d_logits.span(), T, E, K, c.renormalise, reduction});
 
+  dispatches = stream().dispatch_count() - before;
   const auto logits_d = to_double(logits_f), y_d = to_double(y_f), d_out_d = to_double(d_out_f);
   const auto expected_choices = top_choices(c, logits_d);
   const auto choice_bits = choices.read(stream());
@@ -211,6 +222,23 @@ TEST_F(MoeRoutingBackwardTest, RejectsBadShapes) {
                    stream(), {s.sub(0, 64), s.sub(64, 64), s.sub(128, 64), s.sub(0, 64), 2, 8, 2}),
                Error);  // d_logits over logits
   EXPECT_THROW(ops::moe_combine_backward(stream(), {s, s, s, s, s, 2, 8, 2}), Error);
+}
+
+class MoeRoutingBackwardSmallBindingTest : public MoeRoutingBackwardTest {
+ protected:
+  void SetUp() override {
+    setenv("VKMOE_MAX_BINDING_RANGE", "2048", 1);
+    MoeRoutingBackwardTest::SetUp();
+    unsetenv("VKMOE_MAX_BINDING_RANGE");
+  }
+};
+
+// A 2 KiB binding limit: moe_combine_backward takes 4 tokens (480 bytes of y each) at a time,
+// so 9 tokens need 3 dispatches, and the router backward one.
+TEST_F(MoeRoutingBackwardSmallBindingTest, SplitsTokens) {
+  ASSERT_EQ(context().max_binding_range(), 2048u);
+  check(ops::RowReduction::automatic, {9, 20, 3, 40, true});
+  EXPECT_EQ(dispatches, 4u);
 }
 
 }  // namespace

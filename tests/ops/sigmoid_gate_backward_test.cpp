@@ -2,6 +2,7 @@
 // reference against finite differences of the reference forward (double) in z and y, the
 // kernel against both, with either reduction and accumulation into dy.
 #include <cmath>
+#include <cstdlib>
 #include <tuple>
 
 #include "engine/ops/sigmoid_gate_backward.h"
@@ -117,6 +118,41 @@ TEST_F(SigmoidGateBackwardTest, RejectsOverlap) {
   EXPECT_THROW(ops::sigmoid_gate_backward(stream(), {s.sub(0, 64), s.sub(64, 256), s.sub(320, 256),
                                                      s.sub(64, 256), s.sub(1024, 64), 2, 32}),
                Error);
+}
+
+class SigmoidGateBackwardSmallBindingTest : public SigmoidGateBackwardTest {
+ protected:
+  void SetUp() override {
+    setenv("VKMOE_MAX_BINDING_RANGE", "2048", 1);
+    SigmoidGateBackwardTest::SetUp();
+    unsetenv("VKMOE_MAX_BINDING_RANGE");
+  }
+};
+
+TEST_F(SigmoidGateBackwardSmallBindingTest, SplitsRows) {
+  ASSERT_EQ(context().max_binding_range(), 2048u);
+  const uint32_t rows = 30, cols = 100;
+  const auto z = random_floats(rows, 1, -3.0f, 3.0f);
+  const auto y = random_floats(rows * cols, 2);
+  const auto d_out = random_floats(rows * cols, 3);
+  GuardedBuffer gz(context(), stream(), rows, "z");
+  GuardedBuffer gy(context(), stream(), y.size(), "y");
+  GuardedBuffer go(context(), stream(), y.size(), "d_out");
+  GuardedBuffer gdy(context(), stream(), y.size(), "dy");
+  GuardedBuffer gdz(context(), stream(), rows, "dz");
+  gz.write(stream(), z);
+  gy.write(stream(), y);
+  go.write(stream(), d_out);
+  const uint64_t before = stream().dispatch_count();
+  ops::sigmoid_gate_backward(stream(),
+                             {gz.span(), gy.span(), go.span(), gdy.span(), gdz.span(), rows, cols});
+  EXPECT_GT(stream().dispatch_count() - before, 4u);
+  std::vector<float> grad = gdz.read(stream());
+  const auto dy = gdy.read(stream());
+  grad.insert(grad.end(), dy.begin(), dy.end());
+  std::vector<double> zy = to_double(z);
+  zy.insert(zy.end(), y.begin(), y.end());
+  EXPECT_LE(nmse_double(grad, gated_backward_reference(zy, to_double(d_out), rows, cols)), 1e-7);
 }
 
 }  // namespace

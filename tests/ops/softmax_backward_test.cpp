@@ -1,6 +1,7 @@
 // Row softmax backward: the C++ reference against finite differences of the reference
 // softmax (double), the kernel against both, with either reduction and accumulation.
 #include <cmath>
+#include <cstdlib>
 #include <tuple>
 
 #include "engine/ops/softmax_backward.h"
@@ -103,6 +104,33 @@ TEST_F(SoftmaxBackwardTest, RejectsOverlap) {
   vk::Buffer buffer = context().create_buffer(4096, "b");
   EXPECT_THROW(ops::softmax_backward(stream(), {buffer.span(), buffer.span(), buffer.span(), 2, 8}),
                Error);
+}
+
+class SoftmaxBackwardSmallBindingTest : public SoftmaxBackwardTest {
+ protected:
+  void SetUp() override {
+    setenv("VKMOE_MAX_BINDING_RANGE", "2048", 1);
+    SoftmaxBackwardTest::SetUp();
+    unsetenv("VKMOE_MAX_BINDING_RANGE");
+  }
+};
+
+TEST_F(SoftmaxBackwardSmallBindingTest, SplitsRows) {
+  ASSERT_EQ(context().max_binding_range(), 2048u);
+  const uint32_t rows = 30, cols = 100;
+  const auto p = to_float(softmax_forward(to_double(random_floats(rows * cols, 1)), rows, cols));
+  const auto dp = random_floats(rows * cols, 2);
+  GuardedBuffer gp(context(), stream(), p.size(), "p");
+  GuardedBuffer gdp(context(), stream(), dp.size(), "dp");
+  GuardedBuffer gdx(context(), stream(), p.size(), "dx");
+  gp.write(stream(), p);
+  gdp.write(stream(), dp);
+  const uint64_t before = stream().dispatch_count();
+  ops::softmax_backward(stream(), {gp.span(), gdp.span(), gdx.span(), rows, cols});
+  EXPECT_GT(stream().dispatch_count() - before, 4u);
+  EXPECT_LE(nmse_double(gdx.read(stream()),
+                        softmax_backward_reference(to_double(p), to_double(dp), rows, cols)),
+            1e-7);
 }
 
 }  // namespace
