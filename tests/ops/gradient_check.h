@@ -37,24 +37,26 @@ inline std::vector<double> numeric_gradient(const Loss& loss, std::vector<double
 // (a norm-wise relative error: components near zero do not blow it up).
 template <typename A>
 double max_relative_error(const std::vector<A>& actual, const std::vector<double>& expected) {
+  if (actual.size() != expected.size()) return INFINITY;
   double worst = 0, scale = 0;
   for (size_t i = 0; i < expected.size(); ++i) {
-    worst = std::max(worst, std::abs(double(actual[i]) - expected[i]));
+    const double difference = std::abs(double(actual[i]) - expected[i]);
+    if (!std::isfinite(difference)) return INFINITY;  // a NaN must not hide in the maximum
+    worst = std::max(worst, difference);
     scale = std::max(scale, std::abs(expected[i]));
   }
-  if (actual.size() != expected.size()) return INFINITY;
   return scale > 0 ? worst / scale : worst;
 }
 
 // Normalised mean squared error of f32 results against a double reference.
 inline double nmse_double(const std::vector<float>& actual, const std::vector<double>& expected) {
+  if (actual.size() != expected.size()) return INFINITY;
   double error = 0, norm = 0;
   for (size_t i = 0; i < expected.size(); ++i) {
     const double d = double(actual[i]) - expected[i];
     error += d * d;
     norm += expected[i] * expected[i];
   }
-  if (actual.size() != expected.size()) return INFINITY;
   return norm > 0 ? error / norm : error;
 }
 
