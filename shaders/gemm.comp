@@ -16,6 +16,12 @@
 // gathered as entry / x_row_divisor (a token for gate/up, the entry itself for down), results
 // are scattered to Y row = entry, and each expert reads its own matrix w_expert_stride
 // elements after the previous one. A workgroup past its expert's count returns at once.
+//
+// With WEIGHT_TRANSPOSED defined this is the backward of nn.Linear for its input:
+// Y[n, m] (+)= X[n, k] . W[k, m], W still stored [out, in] (here [k rows, m]), so X is dY,
+// k the layer's out features and m its in features. `accumulate` adds to what Y holds (the
+// residual paths, and chunks of k split over bindings). With EXPERTS too, rows are routing
+// entries as above, each expert multiplying by its own (untransposed) matrix.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_shader_16bit_storage : enable
 #extension GL_EXT_control_flow_attributes : require
@@ -37,12 +43,19 @@ const uint W_STRIDE = BM + 1;
 const uint X_STRIDE = BN + 1;
 
 layout(std430, set = 0, binding = 0) readonly buffer Input { float x[]; };
+#ifdef WEIGHT_TRANSPOSED
+layout(std430, set = 0, binding = 2) buffer Output { float y[]; };
+#else
 layout(std430, set = 0, binding = 2) writeonly buffer Output { float y[]; };
+#endif
 
 layout(push_constant) uniform Push {
   uint n, m, k;
   uint x_stride, w_stride, y_stride;  // row strides in elements
   uint x_first, w_first, y_first;     // first element of each binding (W: weights.glsl)
+#ifdef WEIGHT_TRANSPOSED
+  uint accumulate;  // 1: Y += X . W
+#endif
 #ifdef EXPERTS
   uint expert_first;     // expert of grid z = 0
   uint list_stride;      // entries per routing list (the number of tokens)
@@ -86,12 +99,19 @@ void main() {
   for (uint i = 0; i < TN * TM; ++i) acc[i] = 0.0;
 
   for (uint k0 = 0; k0 < p.k; k0 += BK) {
-    // Consecutive invocations load consecutive k of one row (contiguous in memory).
+    // Consecutive invocations load consecutive elements of one row (contiguous in memory):
+    // k for W[m, k], m for the transposed W[k, m].
     for (uint e = tid; e < BM * BK; e += THREADS) {
+#ifdef WEIGHT_TRANSPOSED
+      const uint row = e % BM, kk = e / BM;
+      const uint w_index = (k0 + kk) * p.w_stride + m0 + row;
+#else
       const uint row = e / BK, kk = e % BK;
+      const uint w_index = (m0 + row) * p.w_stride + k0 + kk;
+#endif
       const uint gm = m0 + row, gk = k0 + kk;
       w_tile[kk * W_STRIDE + row] =
-          (gm < p.m && gk < p.k) ? load_weight(w_origin + gm * p.w_stride + gk) : 0.0;
+          (gm < p.m && gk < p.k) ? load_weight(w_origin + w_index) : 0.0;
     }
     for (uint e = tid; e < BN * BK; e += THREADS) {
       const uint row = e / BK, kk = e % BK;
@@ -116,7 +136,13 @@ void main() {
     if (gn >= n_rows) break;
     for (uint j = 0; j < TM; ++j) {
       const uint gm = m0 + tx + j * WG_M;
-      if (gm < p.m) y[p.y_first + Y_ROW(gn) * p.y_stride + gm] = acc[i * TM + j];
+      if (gm >= p.m) continue;
+      const uint at = p.y_first + Y_ROW(gn) * p.y_stride + gm;
+#ifdef WEIGHT_TRANSPOSED
+      y[at] = p.accumulate != 0 ? y[at] + acc[i * TM + j] : acc[i * TM + j];
+#else
+      y[at] = acc[i * TM + j];
+#endif
     }
   }
 }

@@ -5,6 +5,8 @@
 //   y[i]         = x[i] · cos − x[i + R/2] · sin    for i < R/2, R = rotary_dim
 //   y[i + R/2]   = x[i + R/2] · cos + x[i] · sin
 //   y[j]         = x[j]                             for R ≤ j < head_dim
+// With `inverse` the rotation is by −angle (sin negated): the transpose of the forward
+// rotation, so applied to ∂loss/∂y it gives ∂loss/∂x (RoPE's backward).
 // One invocation per rotated pair or passed-through element. Safe in place: an invocation
 // reads exactly the elements it writes.
 #extension GL_GOOGLE_include_directive : require
@@ -31,6 +33,7 @@ layout(push_constant) uniform Push {
   uint inv_freq_first;
   uint out_first;
   uint copy_tail;  // 0 in place: the passed-through elements are already there
+  uint inverse;    // 1: rotate by −angle
 } p;
 
 // (sin, cos) of an angle, accurate to a few ulp for angles below ~4e5 rad. GLSL's
@@ -76,7 +79,8 @@ void main() {
 
   if (i < half_rotary) {
     const precise float angle = float(positions[p.positions_first + token]) * inv_freq[p.inv_freq_first + i];
-    const vec2 sc = sin_cos(angle);
+    vec2 sc = sin_cos(angle);
+    if (p.inverse != 0) sc.x = -sc.x;
     const float first = x[in_base + i];
     const float second = x[in_base + i + half_rotary];
     result[out_base + i] = first * sc.y - second * sc.x;

@@ -83,6 +83,7 @@ struct RopePush {
   uint32_t x_token_stride, x_head_stride, out_token_stride, out_head_stride;
   uint32_t x_first, positions_first, inv_freq_first, out_first;
   uint32_t copy_tail;  // 0 in place: the passed-through elements are already there
+  uint32_t inverse;    // 1: rotate by −angle (the backward)
 };
 
 }  // namespace
@@ -97,7 +98,8 @@ std::vector<float> rope_inv_freq(float theta, uint32_t rotary_dim) {
 }
 
 void rope(vk::Stream& stream, const RopeShape& requested, const RopeTensor& x_view,
-          vk::BufferSpan positions, vk::BufferSpan inv_freq, const RopeTensor& out_view) {
+          vk::BufferSpan positions, vk::BufferSpan inv_freq, const RopeTensor& out_view,
+          RopeDirection direction) {
   const RopeTensor x = with_default_strides(x_view, requested);
   const RopeTensor out = with_default_strides(out_view, requested);
   const bool in_place = x.span.buffer == out.span.buffer && x.span.offset == out.span.offset;
@@ -136,6 +138,7 @@ void rope(vk::Stream& stream, const RopeShape& requested, const RopeTensor& x_vi
     push.inv_freq_first = bf.first_element;
     push.out_first = bo.first_element;
     push.copy_tail = in_place ? 0 : 1;
+    push.inverse = direction == RopeDirection::inverse ? 1 : 0;
     const vk::Binding bindings[] = {{bx.span, vk::Access::read},
                                     {bp.span, vk::Access::read},
                                     {bf.span, vk::Access::read},
@@ -144,7 +147,8 @@ void rope(vk::Stream& stream, const RopeShape& requested, const RopeTensor& x_vi
     const double pairs = static_cast<double>(count) * s.heads * half_rotary;
     // Per pair: angle, range reduction and two polynomials (~25), the rotation (6).
     stream.dispatch(pipeline, bindings, push_bytes(push),
-                    linear_grid(context, count * s.heads * items_per_head, kGroupSize), "rope",
+                    linear_grid(context, count * s.heads * items_per_head, kGroupSize),
+                    direction == RopeDirection::inverse ? "rope_backward" : "rope",
                     {31.0 * pairs, 8.0 * elements + 4.0 * static_cast<double>(count)});
   });
 }

@@ -23,6 +23,10 @@ struct RopeTensor {
   uint32_t head_stride = 0;
 };
 
+// forward: rotate by +angle (the model's RoPE); inverse: by −angle, the transpose of the
+// forward rotation, which maps ∂loss/∂out to ∂loss/∂x (RoPE's backward, ops::rope_backward).
+enum class RopeDirection { forward, inverse };
+
 // For i < rotary_dim/2, with angle = float(positions[t]) * inv_freq[i] in f32 (as HF):
 //   out[t, h, i]     = x[t, h, i] cos - x[t, h, i + rotary_dim/2] sin
 //   out[t, h, i + rotary_dim/2] = x[t, h, i + rotary_dim/2] cos + x[t, h, i] sin
@@ -30,7 +34,8 @@ struct RopeTensor {
 // scaled variant). `out` may be `x` with the same strides (in place); otherwise the two must
 // not overlap. Tensors larger than one binding are processed in chunks of tokens.
 void rope(vk::Stream& stream, const RopeShape& shape, const RopeTensor& x, vk::BufferSpan positions,
-          vk::BufferSpan inv_freq, const RopeTensor& out);
+          vk::BufferSpan inv_freq, const RopeTensor& out,
+          RopeDirection direction = RopeDirection::forward);
 
 // Hugging Face's default inverse frequencies, computed in f32 as `_compute_default_rope_
 // parameters` does: 1 / theta^(float(2i) / rotary_dim) for i < rotary_dim/2. Done once per

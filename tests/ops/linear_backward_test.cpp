@@ -1,0 +1,326 @@
+// Backward of nn.Linear for its input (dX = dY · W, W stored [out, in]) and of a routed
+// expert stack (per routing entry, its expert's W). Three independent checks: the plain C++
+// reference backward against finite differences of the reference forward (double), the
+// kernel against the same finite differences, and the kernel against the reference backward
+// (NMSE), for f32, f16 and bf16 weights, accumulation, strided views, W split over bindings,
+// and quantised weights refused.
+#include <cstdlib>
+#include <cstring>
+#include <numeric>
+#include <random>
+
+#include "engine/ops/linear_backward.h"
+#include "engine/vk/error.h"
+#include "tests/ops/gradient_check.h"
+#include "tests/ops/matmul_reference.h"
+#include "tests/support/gpu_test.h"
+
+namespace vkmoe::test {
+namespace {
+
+// y[r, o] = Σ_i x[r, i] w[o, i]
+std::vector<double> linear_forward(const std::vector<double>& x, const std::vector<double>& w,
+                                   uint32_t n, uint32_t out, uint32_t in) {
+  std::vector<double> y(size_t{n} * out, 0.0);
+  for (uint32_t r = 0; r < n; ++r) {
+    for (uint32_t o = 0; o < out; ++o) {
+      for (uint32_t i = 0; i < in; ++i) y[r * out + o] += x[r * in + i] * w[o * in + i];
+    }
+  }
+  return y;
+}
+
+// dx[r, i] = Σ_o dy[r, o] w[o, i]
+std::vector<double> linear_backward_reference(const std::vector<double>& dy,
+                                              const std::vector<double>& w, uint32_t n,
+                                              uint32_t out, uint32_t in) {
+  std::vector<double> dx(size_t{n} * in, 0.0);
+  for (uint32_t r = 0; r < n; ++r) {
+    for (uint32_t o = 0; o < out; ++o) {
+      for (uint32_t i = 0; i < in; ++i) dx[r * in + i] += dy[r * out + o] * w[o * in + i];
+    }
+  }
+  return dx;
+}
+
+struct Shape {
+  uint32_t n, out, in;
+};
+
+class LinearBackwardTest : public GpuTest {
+ protected:
+  // Runs the kernel on dY, W (stored as `type`) and an initial dX (`accumulate`); returns dX.
+  std::vector<float> run(Shape s, const std::vector<float>& dy, const StoredWeights& w,
+                         ops::DType type, const std::vector<float>& dx0, bool accumulate) {
+    GuardedBuffer gdy(context(), stream(), dy.size(), "dy");
+    gdy.write(stream(), dy);
+    vk::Buffer gw = context().create_buffer(w.bytes.size(), "w");
+    stream().upload(gw.span(), w.bytes.data(), w.bytes.size());
+    GuardedBuffer gdx(context(), stream(), size_t{s.n} * s.in, "dx");
+    gdx.write(stream(), dx0);
+    ops::linear_backward(stream(), {.dy = gdy.span(),
+                                    .w = gw.span(),
+                                    .dx = gdx.span(),
+                                    .w_type = type,
+                                    .n = s.n,
+                                    .out = s.out,
+                                    .in = s.in,
+                                    .accumulate = accumulate});
+    return gdx.read(stream());
+  }
+};
+
+TEST(LinearBackwardReference, MatchesFiniteDifferences) {
+  const Shape s{3, 5, 4};
+  const auto x = to_double(random_floats(size_t{s.n} * s.in, 1));
+  const auto w = to_double(random_floats(size_t{s.out} * s.in, 2));
+  const auto r = to_double(random_floats(size_t{s.n} * s.out, 3));
+  const auto fd = numeric_gradient(
+      [&](const std::vector<double>& xv) {
+        return project(linear_forward(xv, w, s.n, s.out, s.in), r);
+      },
+      x);
+  EXPECT_LE(max_relative_error(linear_backward_reference(r, w, s.n, s.out, s.in), fd), 1e-8);
+}
+
+TEST_F(LinearBackwardTest, MatchesFiniteDifferencesAndReference) {
+  for (ops::DType type : {ops::DType::f32, ops::DType::f16, ops::DType::bf16}) {
+    for (const Shape s : {Shape{1, 1, 1}, Shape{3, 7, 5}, Shape{19, 70, 37}, Shape{65, 33, 129}}) {
+      const auto dy = random_floats(size_t{s.n} * s.out, s.n + s.out);
+      const StoredWeights w = store_weights(random_floats(size_t{s.out} * s.in, s.in), type);
+      const std::vector<float> dx =
+          run(s, dy, w, type, std::vector<float>(size_t{s.n} * s.in), false);
+      const auto wd = to_double(w.values), r = to_double(dy);
+      const auto expected = linear_backward_reference(r, wd, s.n, s.out, s.in);
+      EXPECT_LE(nmse_double(dx, expected), 1e-7) << ops::dtype_name(type) << " " << s.n;
+      if (s.n * s.in <= 200) {  // finite differences of the forward, input by input
+        const auto x = to_double(random_floats(size_t{s.n} * s.in, 7));
+        const auto fd = numeric_gradient(
+            [&](const std::vector<double>& xv) {
+              return project(linear_forward(xv, wd, s.n, s.out, s.in), r);
+            },
+            x);
+        EXPECT_LE(max_relative_error(dx, fd), 1e-5) << ops::dtype_name(type) << " " << s.n;
+      }
+    }
+  }
+}
+
+TEST_F(LinearBackwardTest, AccumulatesIntoDx) {
+  const Shape s{17, 40, 23};
+  const auto dy = random_floats(size_t{s.n} * s.out, 5);
+  const StoredWeights w = store_weights(random_floats(size_t{s.out} * s.in, 6), ops::DType::f32);
+  const auto dx0 = random_floats(size_t{s.n} * s.in, 8);
+  const std::vector<float> dx = run(s, dy, w, ops::DType::f32, dx0, true);
+  auto expected = linear_backward_reference(to_double(dy), to_double(w.values), s.n, s.out, s.in);
+  for (size_t i = 0; i < expected.size(); ++i) expected[i] += dx0[i];
+  EXPECT_LE(nmse_double(dx, expected), 1e-7);
+}
+
+TEST_F(LinearBackwardTest, StridedViews) {
+  const uint32_t n = 9, out = 21, in = 13, dys = 25, ws = 16, dxs = 20;
+  const auto dy_all = random_floats(1 + size_t{n} * dys, 31);
+  const StoredWeights w_all = store_weights(random_floats(size_t{out} * ws, 32), ops::DType::f32);
+  GuardedBuffer gdy(context(), stream(), dy_all.size(), "dy");
+  gdy.write(stream(), dy_all);
+  vk::Buffer gw = context().create_buffer(w_all.bytes.size(), "w");
+  stream().upload(gw.span(), w_all.bytes.data(), w_all.bytes.size());
+  GuardedBuffer gdx(context(), stream(), 3 + size_t{n} * dxs, "dx");
+  ops::linear_backward(stream(), {.dy = gdy.span().sub(4, ((n - 1) * dys + out) * 4),
+                                  .w = gw.span(),
+                                  .dx = gdx.span().sub(12, ((n - 1) * dxs + in) * 4),
+                                  .n = n,
+                                  .out = out,
+                                  .in = in,
+                                  .dy_stride = dys,
+                                  .w_stride = ws,
+                                  .dx_stride = dxs});
+  const std::vector<float> dx_all = gdx.read(stream());
+  std::vector<double> dy(size_t{n} * out), w(size_t{out} * in);
+  std::vector<float> dx(size_t{n} * in);
+  for (uint32_t r = 0; r < n; ++r) {
+    for (uint32_t o = 0; o < out; ++o) dy[r * out + o] = dy_all[1 + r * dys + o];
+    for (uint32_t i = 0; i < in; ++i) dx[r * in + i] = dx_all[3 + r * dxs + i];
+    for (uint32_t i = in; r + 1 < n && i < dxs; ++i) {
+      EXPECT_EQ(std::bit_cast<uint32_t>(dx_all[3 + r * dxs + i]), GuardedBuffer::kSentinel);
+    }
+  }
+  for (uint32_t o = 0; o < out; ++o) {
+    for (uint32_t i = 0; i < in; ++i) w[o * in + i] = w_all.values[o * ws + i];
+  }
+  EXPECT_LE(nmse_double(dx, linear_backward_reference(dy, w, n, out, in)), 1e-7);
+}
+
+TEST_F(LinearBackwardTest, RefusesQuantisedWeights) {
+  vk::Buffer buffer = context().create_buffer(4096, "any");
+  try {
+    ops::linear_backward(stream(), {.dy = buffer.span(),
+                                    .w = buffer.span(),
+                                    .dx = buffer.span(),
+                                    .w_type = ops::DType::q8_0,
+                                    .n = 1,
+                                    .out = 32,
+                                    .in = 32});
+    FAIL() << "q8_0 weights were accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("q8_0"), std::string::npos) << e.what();
+  }
+}
+
+// A binding limit of 2048 bytes splits dY/dX over rows and W (an lm_head of a large
+// vocabulary in miniature) over its out rows, each piece adding to dX.
+class LinearBackwardSmallBindingTest : public LinearBackwardTest {
+ protected:
+  void SetUp() override {
+    setenv("VKMOE_MAX_BINDING_RANGE", "2048", 1);
+    LinearBackwardTest::SetUp();
+    unsetenv("VKMOE_MAX_BINDING_RANGE");
+  }
+};
+
+TEST_F(LinearBackwardSmallBindingTest, SplitsOverVocabularyRows) {
+  ASSERT_EQ(context().max_binding_range(), 2048u);
+  for (bool accumulate : {false, true}) {
+    const Shape s{11, 300, 37};
+    const auto dy = random_floats(size_t{s.n} * s.out, 41);
+    const StoredWeights w =
+        store_weights(random_floats(size_t{s.out} * s.in, 42), ops::DType::bf16);
+    const auto dx0 = random_floats(size_t{s.n} * s.in, 43);
+    const uint64_t before = stream().dispatch_count();
+    const std::vector<float> dx = run(s, dy, w, ops::DType::bf16, dx0, accumulate);
+    EXPECT_GT(stream().dispatch_count() - before, 4u);
+    auto expected = linear_backward_reference(to_double(dy), to_double(w.values), s.n, s.out, s.in);
+    for (size_t i = 0; accumulate && i < expected.size(); ++i) expected[i] += dx0[i];
+    EXPECT_LE(nmse_double(dx, expected), 1e-7) << "accumulate " << accumulate;
+  }
+}
+
+// Routing lists as moe_router writes them: each token picks top_k distinct experts; expert
+// e's list holds the entries t·top_k + j choosing it.
+struct Routing {
+  std::vector<uint32_t> choices, counts, lists;
+};
+Routing random_routing(uint32_t tokens, uint32_t experts, uint32_t top_k, uint32_t seed) {
+  std::mt19937 rng(seed);
+  Routing r{std::vector<uint32_t>(size_t{tokens} * top_k), std::vector<uint32_t>(experts, 0),
+            std::vector<uint32_t>(size_t{experts} * tokens, 0)};
+  for (uint32_t t = 0; t < tokens; ++t) {
+    std::vector<uint32_t> order(experts);
+    std::iota(order.begin(), order.end(), 0u);
+    std::shuffle(order.begin(), order.end(), rng);
+    for (uint32_t j = 0; j < top_k; ++j) {
+      const uint32_t e = order[j];
+      r.choices[t * top_k + j] = e;
+      r.lists[e * tokens + r.counts[e]++] = t * top_k + j;
+    }
+  }
+  return r;
+}
+
+struct MoeCase {
+  uint32_t tokens, experts, top_k, out, in;
+  ops::DType type;
+  bool accumulate;
+};
+
+class MoeLinearBackwardTest : public LinearBackwardTest {
+ protected:
+  // Runs moe_linear_backward on random routing and returns its NMSE against a per-entry
+  // reference.
+  double run_moe(const MoeCase& c) {
+    const uint32_t T = c.tokens, E = c.experts, K = c.top_k, out = c.out, in = c.in;
+    const uint32_t entries = T * K;
+    const Routing routing = random_routing(T, E, K, 3);
+    const auto dy = random_floats(size_t{entries} * out, 51);
+    const StoredWeights w = store_weights(random_floats(size_t{E} * out * in, 52), c.type);
+    const auto dx0 = random_floats(size_t{entries} * in, 53);
+    GuardedBuffer gdy(context(), stream(), dy.size(), "dy");
+    gdy.write(stream(), dy);
+    GuardedBuffer gdx(context(), stream(), dx0.size(), "dx");
+    gdx.write(stream(), dx0);
+    vk::Buffer gw = context().create_buffer(w.bytes.size(), "w");
+    stream().upload(gw.span(), w.bytes.data(), w.bytes.size());
+    vk::Buffer counts = context().create_buffer(E * 4, "counts");
+    stream().upload(counts.span(), routing.counts.data(), E * 4);
+    vk::Buffer lists = context().create_buffer(size_t{E} * T * 4, "lists");
+    stream().upload(lists.span(), routing.lists.data(), size_t{E} * T * 4);
+    const uint64_t before = stream().dispatch_count();
+    ops::moe_linear_backward(stream(), {.dy = gdy.span(),
+                                        .w = gw.span(),
+                                        .dx = gdx.span(),
+                                        .counts = counts.span(),
+                                        .lists = lists.span(),
+                                        .w_type = c.type,
+                                        .experts = E,
+                                        .out = out,
+                                        .in = in,
+                                        .tokens = T,
+                                        .top_k = K,
+                                        .accumulate = c.accumulate});
+    dispatches = stream().dispatch_count() - before;
+    const std::vector<float> dx = gdx.read(stream());
+    std::vector<double> expected(dx0.size());
+    for (uint32_t entry = 0; entry < entries; ++entry) {
+      const uint32_t e = routing.choices[entry];
+      const std::vector<double> row(dy.begin() + entry * out, dy.begin() + (entry + 1) * out);
+      const std::vector<double> we(w.values.begin() + size_t{e} * out * in,
+                                   w.values.begin() + size_t{e + 1} * out * in);
+      const auto g = linear_backward_reference(row, we, 1, out, in);
+      for (uint32_t i = 0; i < in; ++i) {
+        expected[entry * in + i] = g[i] + (c.accumulate ? dx0[entry * in + i] : 0.0);
+      }
+    }
+    return nmse_double(dx, expected);
+  }
+
+  uint64_t dispatches = 0;  // by the last run_moe
+};
+
+TEST_F(MoeLinearBackwardTest, MatchesPerEntryReference) {
+  for (ops::DType type : {ops::DType::f32, ops::DType::bf16}) {
+    for (bool accumulate : {false, true}) {
+      EXPECT_LE(run_moe({13, 5, 2, 19, 27, type, accumulate}), 1e-7)
+          << ops::dtype_name(type) << " accumulate " << accumulate;
+    }
+  }
+}
+
+TEST_F(MoeLinearBackwardTest, RefusesQuantisedWeights) {
+  vk::Buffer buffer = context().create_buffer(1 << 16, "any");
+  const vk::BufferSpan s = buffer.span();
+  try {
+    ops::moe_linear_backward(stream(), {.dy = s.sub(0, 8192),
+                                        .w = s.sub(8192, 16384),
+                                        .dx = s.sub(24576, 8192),
+                                        .counts = s.sub(32768, 256),
+                                        .lists = s.sub(40960, 4096),
+                                        .w_type = ops::DType::q4_0,
+                                        .experts = 2,
+                                        .out = 32,
+                                        .in = 32,
+                                        .tokens = 4,
+                                        .top_k = 1});
+    FAIL() << "q4_0 weights were accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("q4_0"), std::string::npos) << e.what();
+  }
+}
+
+// A 2 KiB binding limit holds 5 experts of 8 x 12 f32 at most: nine are dispatched in groups.
+class MoeLinearBackwardSmallBindingTest : public MoeLinearBackwardTest {
+ protected:
+  void SetUp() override {
+    setenv("VKMOE_MAX_BINDING_RANGE", "2048", 1);
+    MoeLinearBackwardTest::SetUp();
+    unsetenv("VKMOE_MAX_BINDING_RANGE");
+  }
+};
+
+TEST_F(MoeLinearBackwardSmallBindingTest, SplitsExpertGroups) {
+  ASSERT_EQ(context().max_binding_range(), 2048u);
+  EXPECT_LE(run_moe({13, 9, 2, 8, 12, ops::DType::f32, true}), 1e-7);
+  EXPECT_GE(dispatches, 2u) << "expected the experts in groups of at most 5";
+}
+
+}  // namespace
+}  // namespace vkmoe::test
