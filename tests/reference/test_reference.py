@@ -300,7 +300,11 @@ class Forward(unittest.TestCase):
             changed = list(prompt)
             changed[40:] = [(t + 17) % 2000 for t in changed[40:]]
             other = ref.logits(M.path(name), changed)
-            np.testing.assert_array_equal(full[:40], other[:40])
+            # Not bit-equal: changing later tokens changes how many rows each expert gets, and a
+            # BLAS (OpenBLAS) may sum a product differently for another row count. A leak
+            # through the mask would move the logits by O(1).
+            np.testing.assert_allclose(full[:40], other[:40], rtol=0, atol=1e-12)
+            self.assertGreater(np.abs(full[40:] - other[40:]).max(), 1e-3)
             self.assertGreater(np.abs(full[40:] - other[40:]).max(), 0.1)
 
     def test_incremental_decode_matches_prefill(self):
