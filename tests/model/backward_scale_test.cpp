@@ -16,6 +16,7 @@
 #include "engine/model/backward.h"
 #include "engine/model/forward.h"
 #include "engine/model/saved_forward.h"
+#include "engine/vk/error.h"
 #include "loaders/model_files.h"
 #include "tests/support/gpu_test.h"
 
@@ -119,7 +120,8 @@ TEST_P(BackwardScaleTest, PredictsTheLossChangeOfScalingOneExpert) {
 INSTANTIATE_TEST_SUITE_P(
     TinyModels, BackwardScaleTest,
     ::testing::Values(Case{"qwen2_moe-f32", "1"}, Case{"qwen2_moe-f32", "7"},
-                      Case{"deepseek-f32", "1"}, Case{"deepseek-f32", "7"},
+                      Case{"qwen2_moe-f32", "64"}, Case{"deepseek-f32", "1"},
+                      Case{"deepseek-f32", "7"}, Case{"deepseek-f32", "64"},
                       Case{"qwen2_moe-h40-top1-norm", "7"}, Case{"deepseek-h40-top1-norm", "7"},
                       Case{"deepseek-attn-bias", "7"}, Case{"qwen2_moe-dead-expert", "7"}),
     [](const ::testing::TestParamInfo<Case>& param) {
@@ -128,6 +130,24 @@ INSTANTIATE_TEST_SUITE_P(
           s.begin(), s.end(), [](char ch) { return !std::isalnum(ch); }, '_');
       return s;
     });
+
+class BackwardErrorsTest : public GpuTest {};
+
+TEST_F(BackwardErrorsTest, RefusesMismatchedTargetsAndAnswersOutsideTheVocabulary) {
+  const ModelFiles files = open_model_files(tiny_models() / "qwen2_moe-f32");
+  const model::ModelWeights weights = model::load_model_weights(context(), *files.tensors);
+  const uint32_t tokens[] = {1, 2, 3};
+  const model::SavedForward saved(context(), weights, tokens);
+  const uint32_t answers[] = {3, 10};
+  const float one_target[] = {1};
+  EXPECT_THROW(model::backward(context(), weights, saved, {answers, one_target}), Error);
+  const uint32_t outside[] = {3, static_cast<uint32_t>(weights.config.vocab_size)};
+  const float targets[] = {1, 0};
+  EXPECT_THROW(model::backward(context(), weights, saved, {outside, targets}), Error);
+  const uint32_t bad_token[] = {static_cast<uint32_t>(weights.config.vocab_size)};
+  EXPECT_THROW(model::SavedForward(context(), weights, bad_token), Error);
+  EXPECT_THROW(model::SavedForward(context(), weights, std::span<const uint32_t>()), Error);
+}
 
 }  // namespace
 }  // namespace vkmoe::test
