@@ -6,15 +6,16 @@
 // Prologue: the workgroup quantises its X row into shared memory, Q8_0 style: per block of 32,
 // d = max|x| / 127 and q = roundEven(x / d) in -127..127, four codes packed per 32-bit word
 // (and, for Q4_0, the sum of the block's codes). Main loop: a block of W against a block of x
-// is 8 packed 4 x int8 dot products (OpSDotAccSat, exact here: |sum| <= 32 * 127 * 127), then
-// one f32 multiply by both scales. Q4_0's codes are nibbles n in 0..15 standing for n - 8, so
+// is 8 packed 4 x int8 dot products added in int32 (exact: |sum| <= 32 * 127 * 127, so the
+// saturating form is not needed; the plain one is a single DP4A-style instruction on GPUs),
+// then one f32 multiply by both scales. Q4_0's codes are nibbles n in 0..15 standing for n - 8, so
 // its sum is dot(n, q) - 8 * sum(q).
 //
 // The result differs from the f32-activation path by the activation rounding alone: at most
 // d_x / 2 per x element, so |error| <= sum_j |w_j| * max|x_block(j)| / 254.
 //
 // glslang has no GL_EXT_integer_dot_product yet, so the instruction is declared through
-// GL_EXT_spirv_intrinsics: OpSDotAccSat (4453) with capabilities DotProduct (6019) and
+// GL_EXT_spirv_intrinsics: OpSDot (4450) with capabilities DotProduct (6019) and
 // DotProductInput4x8BitPacked (6018), packed vector format 0 (4x8Bit).
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_shader_16bit_storage : enable
@@ -24,7 +25,7 @@
 #include "weights.glsl"
 
 spirv_instruction(extensions = ["SPV_KHR_integer_dot_product"], capabilities = [6019, 6018],
-                  id = 4453) int dot_packed_acc(int a, int b, int acc, spirv_literal int format);
+                  id = 4450) int dot_packed(int a, int b, spirv_literal int format);
 
 layout(local_size_x_id = 0) in;  // = K_THREADS * ROWS
 layout(constant_id = 1) const uint K_THREADS = 64;  // invocations per row (1 or a power of 2)
@@ -121,13 +122,13 @@ void main() {
 #if defined(WEIGHT_Q8_0)
       uint codes[8];
       LOAD_BLOCK_WORDS(8, block, scale_bits, codes);
-      [[unroll]] for (uint t = 0; t < 8; ++t) s = dot_packed_acc(int(codes[t]), xq[t], s, 0);
+      [[unroll]] for (uint t = 0; t < 8; ++t) s += dot_packed(int(codes[t]), xq[t], 0);
 #else
       uint codes[4];
       LOAD_BLOCK_WORDS(4, block, scale_bits, codes);
       [[unroll]] for (uint t = 0; t < 4; ++t) {
-        s = dot_packed_acc(int(codes[t] & 0x0f0f0f0fu), xq[t], s, 0);
-        s = dot_packed_acc(int((codes[t] >> 4) & 0x0f0f0f0fu), xq[t + 4], s, 0);
+        s += dot_packed(int(codes[t] & 0x0f0f0f0fu), xq[t], 0);
+        s += dot_packed(int((codes[t] >> 4) & 0x0f0f0f0fu), xq[t + 4], 0);
       }
       s -= 8 * x_sum[b];
 #endif

@@ -6,7 +6,7 @@
 //                packed 4 x int8 dot products (VK_KHR_shader_integer_dot_product).
 //   float16:     GEMV for F16 weights multiplying and adding in f16 (shaderFloat16), on GPUs
 //                only: CPU drivers (lavapipe) report the feature but widen every f16
-//                operation, and `vkmoe bench kernels` measured the path at 0.6x the f32 one
+//                operation, and `vkmoe bench kernels` measured the path at 0.6-0.8x the f32 one
 //                there. Its test runs it on any device with the feature by asking for it.
 //
 // VK_KHR_cooperative_matrix is reported by `vkmoe devices` but has no kernel yet: the only
