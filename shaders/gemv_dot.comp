@@ -1,7 +1,8 @@
 #version 450
 // y[m] = W[m, k] . x[k] for W in Q8_0 or Q4_0 with integer dot products: the fast decode path
 // of gemv.comp (same bindings, push constants and grid, EXPERTS included) for devices with
-// VK_KHR_shader_integer_dot_product.
+// VK_KHR_shader_integer_dot_product. Partial sums are reduced in shared memory, or with
+// subgroupAdd in the SUBGROUP variant.
 //
 // Prologue: the workgroup quantises its X row into shared memory, Q8_0 style: per block of 32,
 // d = max|x| / 127 and q = roundEven(x / d) in -127..127, four codes packed per 32-bit word
@@ -21,6 +22,9 @@
 #extension GL_EXT_shader_16bit_storage : enable
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_EXT_spirv_intrinsics : require
+#if defined(SUBGROUP)
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#endif
 #define WEIGHT_BINDING 0
 #include "weights.glsl"
 
@@ -142,6 +146,23 @@ void main() {
     }
     return;
   }
+#if defined(SUBGROUP)
+  // As gemv.comp: K_THREADS is a multiple of the subgroup size, so no subgroup spans two rows.
+  const uint per_row = K_THREADS / gl_SubgroupSize;
+  [[unroll]] for (uint r = 0; r < RPI; ++r) {
+    const float total = subgroupAdd(sum[r]);
+    if (gl_SubgroupInvocationID == 0) partial[r * GROUP_SIZE + gl_SubgroupID] = total;
+  }
+  barrier();
+  if (lane == 0) {
+    const uint first_subgroup = (local / K_THREADS) * per_row;
+    [[unroll]] for (uint r = 0; r < RPI; ++r) {
+      float total = 0.0;
+      for (uint s = 0; s < per_row; ++s) total += partial[r * GROUP_SIZE + first_subgroup + s];
+      if (first_row + r < p.m) y[y_base + first_row + r] = total;
+    }
+  }
+#else
   [[unroll]] for (uint r = 0; r < RPI; ++r) partial[r * GROUP_SIZE + local] = sum[r];
   barrier();
   for (uint half_width = K_THREADS / 2; half_width > 0; half_width /= 2) {
@@ -157,4 +178,5 @@ void main() {
       if (first_row + r < p.m) y[y_base + first_row + r] = partial[r * GROUP_SIZE + local];
     }
   }
+#endif
 }

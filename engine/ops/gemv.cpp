@@ -99,8 +99,8 @@ std::string gemv_variant(const vk::DeviceInfo& device, const GemvConfig& c, DTyp
   const std::string family = experts ? "moe_gemv_" : "gemv_";
   const std::string type(dtype_name(w_type));
   const bool dot_type = w_type == DType::q8_0 || w_type == DType::q4_0;
-  if (c.integer_dot && dot_type && dot_fits(device, c, k)) return family + "dot_" + type;
   const std::string subgroup = c.subgroup ? "_subgroup" : "";
+  if (c.integer_dot && dot_type && dot_fits(device, c, k)) return family + "dot_" + type + subgroup;
   if (c.float16 && w_type == DType::f16) return family + type + "_f16math" + subgroup;
   return family + type + subgroup;
 }

@@ -22,8 +22,8 @@ namespace vkmoe::ops {
 // subgroup size). With `vector_loads`, 16-byte loads are used wherever rows and x start on a
 // multiple of 8 elements (the launcher checks per dispatch; other views read scalars).
 // The fast paths (fast_paths.h) apply where they fit: `integer_dot` to Q8_0/Q4_0 weights
-// whose x row fits in shared memory as int8 blocks (shaders/gemv_dot.comp, shared-memory
-// reduction), `float16` to F16 weights (gemv.comp's F16_MATH). Asking for one the device
+// whose x row fits in shared memory as int8 blocks (shaders/gemv_dot.comp), `float16` to F16
+// weights (gemv.comp's F16_MATH). Asking for one the device
 // lacks is an Error.
 struct GemvConfig {
   uint32_t k_threads = 64;

@@ -103,16 +103,19 @@ class GemvFastPathsTest : public GpuTest {
     return gy.read(stream());
   }
 
-  // Configurations with `flag` set: the device default's layout, a shared-memory reduction
-  // over 64 invocations per row, and 16 per row with 3 rows each and scalar loads.
-  std::vector<ops::GemvConfig> configs(bool ops::GemvConfig::*flag) {
+  // Configurations with one fast path on (integer dot, else f16 arithmetic): the device default's
+  // layout, a shared-memory reduction over 64 invocations per row, 16 per row with 3 rows each and
+  // scalar loads, and the subgroup reduction where the device has it.
+  std::vector<ops::GemvConfig> configs(bool integer_dot) {
     std::vector<ops::GemvConfig> all = {ops::default_gemv_config(context().info()),
                                         ops::baseline_gemv_config(),
                                         {16, 2, 3, false, false}};
+    const vk::DeviceInfo& device = context().info();
+    const uint32_t widest = std::max(device.max_subgroup_size, device.subgroup_size);
+    if (device.subgroup_arithmetic && 64 % widest == 0) all.push_back({64, 2, 2, true, true});
     for (ops::GemvConfig& c : all) {
-      c.integer_dot = false;
-      c.float16 = false;
-      c.*flag = true;
+      c.integer_dot = integer_dot;
+      c.float16 = !integer_dot;
     }
     return all;
   }
@@ -136,9 +139,10 @@ TEST_F(GemvFastPathsTest, IntegerDotMatchesBaselineWithinActivationRounding) {
       const std::vector<float> baseline = run(w, x, type, s, ops::baseline_gemv_config());
       ASSERT_LE(nmse(baseline, expected), kStoredWeightsNmse);
       const std::vector<double> bound = integer_dot_bound(w.values, x, s.m, s.k);
-      for (const ops::GemvConfig& config : configs(&ops::GemvConfig::integer_dot)) {
+      for (const ops::GemvConfig& config : configs(true)) {
         EXPECT_EQ(ops::gemv_variant(context().info(), config, type, s.k, false),
-                  "gemv_dot_" + std::string(ops::dtype_name(type)));
+                  "gemv_dot_" + std::string(ops::dtype_name(type)) +
+                      (config.subgroup ? "_subgroup" : ""));
         const std::vector<float> y = run(w, x, type, s, config);
         expect_within(y, expected, bound, text(type, s, config) + " vs reference");
         expect_within(y, baseline, bound, text(type, s, config) + " vs baseline");
@@ -172,23 +176,24 @@ TEST_F(GemvFastPathsTest, IntegerDotForRoutedExperts) {
       return gy.read(stream());
     };
     const std::vector<float> baseline = product(ops::baseline_gemv_config());
-    ops::GemvConfig fast = ops::default_gemv_config(context().info());
-    fast.integer_dot = true;
-    EXPECT_EQ(ops::gemv_variant(context().info(), fast, type, k, true),
-              "moe_gemv_dot_" + std::string(ops::dtype_name(type)));
-    const std::vector<float> y = product(fast);
-    for (uint32_t e = 0; e < chosen.size(); ++e) {
-      const std::vector<float> we(w.values.begin() + size_t{chosen[e]} * m * k,
-                                  w.values.begin() + size_t{chosen[e] + 1} * m * k);
-      const std::vector<float> xe(x.begin() + (e / top_k) * k, x.begin() + (e / top_k + 1) * k);
-      const std::vector<float> expected = reference_matmul(we, xe, m, 1, k);
-      const std::vector<float> ye(y.begin() + e * m, y.begin() + (e + 1) * m);
-      const std::vector<float> be(baseline.begin() + e * m, baseline.begin() + (e + 1) * m);
-      EXPECT_LE(nmse(be, expected), kStoredWeightsNmse) << "baseline, entry " << e;
-      const std::vector<double> bound = integer_dot_bound(we, xe, m, k);
-      const std::string what = std::string(ops::dtype_name(type)) + " entry " + std::to_string(e);
-      expect_within(ye, expected, bound, what + " vs reference");
-      expect_within(ye, be, bound, what + " vs baseline");
+    for (ops::GemvConfig fast : configs(true)) {
+      EXPECT_EQ(ops::gemv_variant(context().info(), fast, type, k, true),
+                "moe_gemv_dot_" + std::string(ops::dtype_name(type)) +
+                    (fast.subgroup ? "_subgroup" : ""));
+      const std::vector<float> y = product(fast);
+      for (uint32_t e = 0; e < chosen.size(); ++e) {
+        const std::vector<float> we(w.values.begin() + size_t{chosen[e]} * m * k,
+                                    w.values.begin() + size_t{chosen[e] + 1} * m * k);
+        const std::vector<float> xe(x.begin() + (e / top_k) * k, x.begin() + (e / top_k + 1) * k);
+        const std::vector<float> expected = reference_matmul(we, xe, m, 1, k);
+        const std::vector<float> ye(y.begin() + e * m, y.begin() + (e + 1) * m);
+        const std::vector<float> be(baseline.begin() + e * m, baseline.begin() + (e + 1) * m);
+        EXPECT_LE(nmse(be, expected), kStoredWeightsNmse) << "baseline, entry " << e;
+        const std::vector<double> bound = integer_dot_bound(we, xe, m, k);
+        const std::string what = std::string(ops::dtype_name(type)) + " entry " + std::to_string(e);
+        expect_within(ye, expected, bound, what + " vs reference");
+        expect_within(ye, be, bound, what + " vs baseline");
+      }
     }
   }
 }
@@ -203,7 +208,7 @@ TEST_F(GemvFastPathsTest, Float16MatchesBaselineWithinItsBound) {
     const std::vector<float> baseline = run(w, x, type, s, ops::baseline_gemv_config());
     ASSERT_LE(nmse(baseline, expected), kStoredWeightsNmse);
     const std::vector<double> bound = float16_bound(w.values, x, s.m, s.k);
-    for (const ops::GemvConfig& config : configs(&ops::GemvConfig::float16)) {
+    for (const ops::GemvConfig& config : configs(false)) {
       EXPECT_EQ(ops::gemv_variant(context().info(), config, type, s.k, false).find("_f16math"),
                 std::string("gemv_f16").size());
       const std::vector<float> y = run(w, x, type, s, config);
