@@ -109,3 +109,17 @@ vkmoe_shader(posterior_apply_bf16 posterior_sample.comp DEFINES PASS_APPLY=1 WEI
 vkmoe_shader(attention_backward_stats attention_backward_stats.comp)
 vkmoe_shader(attention_backward_dq attention_backward_dq.comp)
 vkmoe_shader(attention_backward_dkv attention_backward_dkv.comp)
+# Fast paths picked from device features (engine/ops/fast_paths.h), each tested against the
+# baseline: integer dot products on quantised activations, f16 arithmetic for f16 weights.
+vkmoe_shader(gemv_dot_q8_0 gemv_dot.comp DEFINES WEIGHT_Q8_0=1)
+vkmoe_shader(gemv_dot_q4_0 gemv_dot.comp DEFINES WEIGHT_Q4_0=1)
+vkmoe_shader(moe_gemv_dot_q8_0 gemv_dot.comp DEFINES WEIGHT_Q8_0=1 EXPERTS=1)
+vkmoe_shader(moe_gemv_dot_q4_0 gemv_dot.comp DEFINES WEIGHT_Q4_0=1 EXPERTS=1)
+vkmoe_shader(gemv_dot_q8_0_subgroup gemv_dot.comp DEFINES WEIGHT_Q8_0=1 SUBGROUP=1)
+vkmoe_shader(gemv_dot_q4_0_subgroup gemv_dot.comp DEFINES WEIGHT_Q4_0=1 SUBGROUP=1)
+vkmoe_shader(moe_gemv_dot_q8_0_subgroup gemv_dot.comp DEFINES WEIGHT_Q8_0=1 EXPERTS=1 SUBGROUP=1)
+vkmoe_shader(moe_gemv_dot_q4_0_subgroup gemv_dot.comp DEFINES WEIGHT_Q4_0=1 EXPERTS=1 SUBGROUP=1)
+vkmoe_shader(gemv_f16_f16math gemv.comp DEFINES WEIGHT_F16=1 F16_MATH=1)
+vkmoe_shader(gemv_f16_f16math_subgroup gemv.comp DEFINES WEIGHT_F16=1 F16_MATH=1 SUBGROUP=1)
+vkmoe_shader(moe_gemv_f16_f16math gemv.comp DEFINES WEIGHT_F16=1 F16_MATH=1 EXPERTS=1)
+vkmoe_shader(moe_gemv_f16_f16math_subgroup gemv.comp DEFINES WEIGHT_F16=1 F16_MATH=1 EXPERTS=1 SUBGROUP=1)

@@ -55,6 +55,14 @@ void load_weights8(uint g, out vec4 lo, out vec4 hi) {
   lo = vec4(unpack_pair(bits.x), unpack_pair(bits.y));
   hi = vec4(unpack_pair(bits.z), unpack_pair(bits.w));
 }
+#if defined(WEIGHT_F16) && defined(F16_MATH)
+// The same 8 weights as f16 values (a bit cast, no conversion), for shaders doing f16 math.
+void load_weights8_f16(uint g, out f16vec4 lo, out f16vec4 hi) {
+  const uvec4 bits = weight_vectors[weight_base / 8 + g];
+  lo = f16vec4(unpackFloat2x16(bits.x), unpackFloat2x16(bits.y));
+  hi = f16vec4(unpackFloat2x16(bits.z), unpackFloat2x16(bits.w));
+}
+#endif
 #elif defined(WEIGHT_Q8_0) || defined(WEIGHT_Q4_0)
 #define WEIGHT_QUANT 1
 layout(std430, set = 0, binding = WEIGHT_BINDING) readonly buffer Weights { uint16_t weights[]; };

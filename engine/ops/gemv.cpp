@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/ops/expert_product.h"
+#include "engine/ops/fast_paths.h"
 #include "engine/vk/error.h"
 
 namespace vkmoe::ops {
@@ -32,6 +33,10 @@ void check_config(const vk::DeviceInfo& device, const GemvConfig& c) {
   } else if (c.subgroup && c.k_threads > 1 && c.k_threads % widest_subgroup != 0) {
     problem =
         "k_threads must be a multiple of the subgroup size " + std::to_string(widest_subgroup);
+  } else if (c.integer_dot && !device.integer_dot_product) {
+    problem = "the device has no integer dot product (VK_KHR_shader_integer_dot_product)";
+  } else if (c.float16 && !device.shader_float16) {
+    problem = "the device has no f16 arithmetic (shaderFloat16)";
   }
   if (!problem.empty()) {
     throw Error("gemv: configuration of " + std::to_string(c.k_threads) + " invocations per row, " +
@@ -43,8 +48,19 @@ void check_config(const vk::DeviceInfo& device, const GemvConfig& c) {
 }  // namespace
 
 GemvConfig baseline_gemv_config() {
-  return {64, 2, 1, false, true};
+  return {64, 2, 1, false, true, false, false};
 }
+
+namespace {
+
+GemvConfig with_fast_paths(GemvConfig config, const vk::DeviceInfo& device) {
+  const FastPaths paths = fast_paths(device);
+  config.integer_dot = paths.integer_dot;
+  config.float16 = paths.float16;
+  return config;
+}
+
+}  // namespace
 
 GemvConfig default_gemv_config(const vk::DeviceInfo& device) {
   const uint32_t widest_subgroup = std::max(device.max_subgroup_size, device.subgroup_size);
@@ -54,12 +70,39 @@ GemvConfig default_gemv_config(const vk::DeviceInfo& device) {
     // nothing is spent on reductions and barriers (measured with `vkmoe bench kernels`: 85-95%
     // of the copy probe at 1024x1024, where 8 invocations per row with subgroupAdd reached
     // 45%).
-    return {1, 8, 8, false, true};
+    return with_fast_paths({1, 8, 8, false, true}, device);
   }
   GemvConfig config = baseline_gemv_config();
   config.subgroup =
       device.subgroup_arithmetic && widest_subgroup > 0 && config.k_threads % widest_subgroup == 0;
-  return config;
+  return with_fast_paths(config, device);
+}
+
+namespace {
+
+// Blocks of 32 x values gemv_dot.comp holds in shared memory for k (a power of two, so few
+// pipelines), and whether they and the reduction fit the device's shared memory.
+uint32_t dot_x_blocks(uint32_t k) {
+  return std::bit_ceil(std::max(k / 32, 8u));
+}
+
+bool dot_fits(const vk::DeviceInfo& device, const GemvConfig& c, uint32_t k) {
+  const uint64_t x_bytes = uint64_t{dot_x_blocks(k)} * (8 * 4 + 4 + 4);
+  const uint64_t partial_bytes = uint64_t{c.k_threads} * c.rows * c.rows_per_invocation * 4;
+  return x_bytes + partial_bytes <= device.shared_memory_bytes;
+}
+
+}  // namespace
+
+std::string gemv_variant(const vk::DeviceInfo& device, const GemvConfig& c, DType w_type,
+                         uint32_t k, bool experts) {
+  const std::string family = experts ? "moe_gemv_" : "gemv_";
+  const std::string type(dtype_name(w_type));
+  const bool dot_type = w_type == DType::q8_0 || w_type == DType::q4_0;
+  const std::string subgroup = c.subgroup ? "_subgroup" : "";
+  if (c.integer_dot && dot_type && dot_fits(device, c, k)) return family + "dot_" + type + subgroup;
+  if (c.float16 && w_type == DType::f16) return family + type + "_f16math" + subgroup;
+  return family + type + subgroup;
 }
 
 namespace {
@@ -77,14 +120,16 @@ void dispatch(vk::Stream& stream, const GemvConfig& c, DType w_type, const Align
               GemvPush push, uint32_t vectors, bool vector_loads, const std::string& label,
               vk::KernelCost cost) {
   vk::Context& context = stream.context();
-  const std::string family = choices ? "moe_gemv_" : "gemv_";
-  const std::string variant =
-      family + std::string(dtype_name(w_type)) + (c.subgroup ? "_subgroup" : "");
-  const uint32_t specialization[] = {c.k_threads * c.rows, c.k_threads, c.rows,
-                                     c.rows_per_invocation, vector_loads ? 1u : 0u};
+  const std::string variant = gemv_variant(context.info(), c, w_type, push.k, choices != nullptr);
+  // Constant 5 (blocks of x in shared memory) only for gemv_dot.comp.
+  const bool dot = variant.find("_dot_") != std::string::npos;
+  const bool f16math = variant.find("_f16math") != std::string::npos;
+  const uint32_t specialization[] = {
+      c.k_threads * c.rows,   c.k_threads,         c.rows, c.rows_per_invocation,
+      vector_loads ? 1u : 0u, dot_x_blocks(push.k)};
   const uint32_t binding_count = choices ? 4 : 3;
-  const vk::Pipeline& pipeline =
-      context.pipelines().get(variant, specialization, {binding_count, sizeof(GemvPush)});
+  const vk::Pipeline& pipeline = context.pipelines().get(
+      variant, std::span(specialization, dot ? 6 : 5), {binding_count, sizeof(GemvPush)});
   push.w_first = bw.first_element;
   push.x_first = bx.first_element;
   push.y_first = by.first_element;
@@ -94,7 +139,10 @@ void dispatch(vk::Stream& stream, const GemvConfig& c, DType w_type, const Align
                             {choices ? *choices : bx.span, vk::Access::read}};
   vk::WorkGroups groups = linear_grid(context, push.m, c.rows * c.rows_per_invocation);
   groups.z = vectors;
-  stream.dispatch(pipeline, std::span(bindings, binding_count), push_bytes(push), groups, label,
+  stream.dispatch(pipeline, std::span(bindings, binding_count), push_bytes(push), groups,
+                  label + (dot       ? "_dot"
+                           : f16math ? "_f16math"
+                                     : ""),
                   cost);
 }
 

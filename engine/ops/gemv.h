@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "engine/ops/expert_product.h"
 #include "engine/ops/launch.h"
@@ -20,18 +21,30 @@ namespace vkmoe::ops {
 // reduced with subgroupAdd (needs subgroup arithmetic and k_threads a multiple of the
 // subgroup size). With `vector_loads`, 16-byte loads are used wherever rows and x start on a
 // multiple of 8 elements (the launcher checks per dispatch; other views read scalars).
+// The fast paths (fast_paths.h) apply where they fit: `integer_dot` to Q8_0/Q4_0 weights
+// whose x row fits in shared memory as int8 blocks (shaders/gemv_dot.comp), `float16` to F16
+// weights (gemv.comp's F16_MATH). Asking for one the device
+// lacks is an Error.
 struct GemvConfig {
   uint32_t k_threads = 64;
   uint32_t rows = 2;
   uint32_t rows_per_invocation = 1;
   bool subgroup = false;
   bool vector_loads = true;
+  bool integer_dot = false;
+  bool float16 = false;
 };
 
-// Shared-memory reduction only; works on every device the engine supports.
+// Shared-memory reduction only, no fast path; works on every device the engine supports.
 GemvConfig baseline_gemv_config();
-// The configuration measured fastest for the device's class.
+// The configuration measured fastest for the device's class, with the fast paths the device
+// has (none under VKMOE_DISABLE_FAST_PATHS=1).
 GemvConfig default_gemv_config(const vk::DeviceInfo& device);
+
+// The shader variant a dispatch of gemv (or moe_gemv, `experts`) with `config` uses for
+// w_type and k, e.g. "gemv_q8_0", "gemv_dot_q8_0", "moe_gemv_f16_f16math_subgroup".
+std::string gemv_variant(const vk::DeviceInfo& device, const GemvConfig& config, DType w_type,
+                         uint32_t k, bool experts);
 
 struct GemvArgs {
   vk::BufferSpan w;  // [m rows, k] of w_type, rows w_stride elements apart

@@ -34,6 +34,15 @@ Device::Device(const DeviceInfo& info) : info_(info) {
   VkPhysicalDeviceFeatures2 features{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
   features.features.shaderInt64 = VK_FALSE;
   features.pNext = &features11;
+  // Integer dot products (shaders/gemv_dot.comp): extension and feature only where both exist.
+  VkPhysicalDeviceShaderIntegerDotProductFeaturesKHR dot_features{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES_KHR};
+  if (info.integer_dot_product) {
+    extensions.push_back(VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
+    dot_features.shaderIntegerDotProduct = VK_TRUE;
+    dot_features.pNext = features.pNext;
+    features.pNext = &dot_features;
+  }
 
   VkDeviceCreateInfo create{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
   create.pNext = &features;

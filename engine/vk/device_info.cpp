@@ -90,18 +90,26 @@ DeviceInfo query_one(VkPhysicalDevice handle, uint32_t index) {
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
   VkPhysicalDeviceSubgroupSizeControlFeatures size_control_features{
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES};
+  VkPhysicalDeviceShaderIntegerDotProductFeaturesKHR dot_features{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES_KHR};
+  const bool has_dot_extension =
+      has_device_extension(handle, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
   VkPhysicalDeviceFeatures2 features{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
   features.pNext = &features12;
   features12.pNext = &features11;
   if (has_size_control) features11.pNext = &size_control_features;
+  if (has_dot_extension) {
+    dot_features.pNext = features.pNext;
+    features.pNext = &dot_features;
+  }
   fn.vkGetPhysicalDeviceFeatures2(handle, &features);
   info.shader_float16 = features12.shaderFloat16;
   info.shader_int8 = features12.shaderInt8;
   info.storage_buffer_8bit = features12.storageBuffer8BitAccess;
   info.storage_buffer_16bit = features11.storageBuffer16BitAccess;
   info.subgroup_size_control = has_size_control && size_control_features.subgroupSizeControl;
-  info.integer_dot_product =
-      has_device_extension(handle, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
+  // The extension and its feature (shaderIntegerDotProduct): the device enables both.
+  info.integer_dot_product = has_dot_extension && dot_features.shaderIntegerDotProduct;
   info.cooperative_matrix = has_device_extension(handle, "VK_KHR_cooperative_matrix");
 
   uint32_t family_count = 0;

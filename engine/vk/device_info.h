@@ -51,7 +51,7 @@ struct DeviceInfo {
   bool shader_int8 = false;
   bool storage_buffer_16bit = false;
   bool storage_buffer_8bit = false;
-  bool integer_dot_product = false;
+  bool integer_dot_product = false;  // VK_KHR_shader_integer_dot_product + shaderIntegerDotProduct
   bool cooperative_matrix = false;
   bool subgroup_size_control = false;
 

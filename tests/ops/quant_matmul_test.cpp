@@ -69,6 +69,12 @@ class QuantMatmulTest : public GpuTest {
                       ops::dtype_matrix_bytes(type, c.m, c.k, stride));
     const vk::BufferSpan x_view = gx.span().sub(uint64_t{c.x_skip} * 4, uint64_t{c.n} * c.k * 4);
     if (use_gemv) {
+      // The f32-activation path unless a test asks otherwise: the integer-dot fast path
+      // quantises x and is held to its own bound in gemv_fast_paths_test.cpp.
+      if (!config) {
+        config = ops::default_gemv_config(context().info());
+        config->integer_dot = false;
+      }
       ops::gemv(stream(), {.w = w_view,
                            .x = x_view,
                            .y = gy.span(),

@@ -25,6 +25,8 @@ struct BenchCase {
   // that records ONE run of the kernel into a stream. The driver calls it repeatedly (warm-up,
   // then timed repetitions) and sums the GPU time of every dispatch it recorded.
   std::function<std::function<void(vk::Stream&)>(vk::Context&, vk::Stream&)> prepare;
+  // Unset: every device; else the case runs only where it returns true (a fast path's feature).
+  std::function<bool(const vk::DeviceInfo&)> available;
 };
 
 using CaseFactory = std::vector<BenchCase> (*)(bool quick);

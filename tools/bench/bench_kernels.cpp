@@ -81,6 +81,7 @@ int run_bench_kernels(std::span<const std::string> args) {
   std::vector<CaseResult> results;
   for (const bench::BenchCase& c : cases) {
     if (!filter.empty() && c.kernel.find(filter) == std::string::npos) continue;
+    if (c.available && !c.available(context.info())) continue;
     if (!json) std::fprintf(stderr, "running %s %s...\n", c.kernel.c_str(), c.shape.c_str());
     results.push_back(run_case(context, c, repetitions));
   }

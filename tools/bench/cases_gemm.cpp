@@ -1,6 +1,7 @@
 // Benchmark cases for the matrix kernels: GEMM (prefill, compute-bound) and GEMV (decode,
 // memory-bound), with weights in f32, f16, bf16 and GGUF's q8_0, q4_0 and q4_k, on the device's
-// default configuration. Bytes count the weights as stored (the quants' blocks).
+// default layout with f32 arithmetic, and the GEMV fast paths beside it. Bytes count the
+// weights as stored (the quants' blocks).
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,9 +41,28 @@ BenchCase gemm_case(ops::DType type, uint32_t n, uint32_t m, uint32_t k) {
   return c;
 }
 
-BenchCase gemv_case(ops::DType type, uint32_t m, uint32_t k) {
+// Which GEMV path a case measures: the f32-arithmetic path of the device's default layout, or
+// one fast path (engine/ops/fast_paths.h) in the same layout, named by its shader variant.
+enum class GemvPath { f32, integer_dot, float16 };
+
+ops::GemvConfig gemv_config(const vk::DeviceInfo& device, GemvPath path) {
+  ops::GemvConfig config = ops::default_gemv_config(device);
+  config.integer_dot = path == GemvPath::integer_dot;
+  config.float16 = path == GemvPath::float16;
+  return config;
+}
+
+BenchCase gemv_case(ops::DType type, uint32_t m, uint32_t k, GemvPath path = GemvPath::f32) {
   BenchCase c;
-  c.kernel = "gemv_" + std::string(ops::dtype_name(type));
+  const std::string name(ops::dtype_name(type));
+  c.kernel = path == GemvPath::integer_dot ? "gemv_dot_" + name
+             : path == GemvPath::float16   ? "gemv_" + name + "_f16math"
+                                           : "gemv_" + name;
+  if (path == GemvPath::integer_dot) {
+    c.available = [](const vk::DeviceInfo& d) { return d.integer_dot_product; };
+  } else if (path == GemvPath::float16) {
+    c.available = [](const vk::DeviceInfo& d) { return d.shader_float16; };
+  }
   c.shape = std::to_string(m) + "x" + std::to_string(k);
   c.bound = Bound::memory;
   c.flops = 2.0 * m * double(k);
@@ -54,9 +74,15 @@ BenchCase gemv_case(ops::DType type, uint32_t m, uint32_t k) {
     auto y = std::make_shared<vk::Buffer>(context.create_buffer(uint64_t{m} * 4, "y"));
     stream.fill(w->span(), kFillWord);
     stream.fill(x->span(), kFillWord);
+    const ops::GemvConfig config = gemv_config(context.info(), path);
     return std::function<void(vk::Stream&)>([=](vk::Stream& s) {
-      ops::gemv(s,
-                {.w = w->span(), .x = x->span(), .y = y->span(), .w_type = type, .m = m, .k = k});
+      ops::gemv(s, {.w = w->span(),
+                    .x = x->span(),
+                    .y = y->span(),
+                    .w_type = type,
+                    .m = m,
+                    .k = k,
+                    .config = config});
     });
   };
   return c;
@@ -74,6 +100,10 @@ std::vector<BenchCase> matrix_cases(bool quick) {
                           ops::DType::q4_0, ops::DType::q4_k}) {
     cases.push_back(gemv_case(type, v, v));
   }
+  // Fast paths beside the f32 path of the same layout (one run compares them).
+  cases.push_back(gemv_case(ops::DType::f16, v, v, GemvPath::float16));
+  cases.push_back(gemv_case(ops::DType::q8_0, v, v, GemvPath::integer_dot));
+  cases.push_back(gemv_case(ops::DType::q4_0, v, v, GemvPath::integer_dot));
   return cases;
 }
 

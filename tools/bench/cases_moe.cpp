@@ -1,7 +1,8 @@
 // Benchmark cases for the MoE kernels at the shape of issue 5's bench model (hidden 1024,
 // 32 experts, top-4, expert FFN 512, f16): the fused router and the expert-batched GEMM of
 // gate_proj for a 128-token prompt, and the decode-time expert GEMV of one token, routed by
-// random logits; and the KFAC factor of one expert (Σ a aᵀ over its rows).
+// random logits (also in q8_0, baseline and integer-dot fast path); and the KFAC factor of one
+// expert (Σ a aᵀ over its rows).
 #include <memory>
 #include <random>
 #include <string>
@@ -37,6 +38,52 @@ Routing make_routing(vk::Context& context, vk::Stream& stream, uint32_t tokens, 
   ops::moe_router(stream, r.logits->span(), r.weights->span(), r.choices->span(), r.counts->span(),
                   r.lists->span(), {tokens, experts, top_k, false});
   return r;
+}
+
+// Decode: one token's top-k experts; only the chosen experts' weights are read. With f32
+// arithmetic on f32 activations, or (`integer_dot`, where the device has it) the fast path on
+// int8-quantised activations.
+BenchCase moe_gemv_case(ops::DType type, bool integer_dot, uint32_t experts, uint32_t top_k,
+                        uint32_t hidden, uint32_t inner) {
+  BenchCase gemv;
+  const std::string name(ops::dtype_name(type));
+  gemv.kernel = integer_dot ? "moe_gemv_dot_" + name : "moe_gemv_" + name;
+  gemv.shape = "1t_" + std::to_string(experts) + "e_k" + std::to_string(top_k) + "_" +
+               std::to_string(inner) + "x" + std::to_string(hidden);
+  gemv.bound = Bound::memory;
+  const uint64_t expert_bytes = ops::dtype_matrix_bytes(type, inner, hidden, hidden);
+  gemv.flops = 2.0 * top_k * double(inner) * hidden;
+  gemv.bytes =
+      double(top_k) * double(expert_bytes) + double(hidden) * 4 + double(top_k) * inner * 4;
+  if (integer_dot) {
+    gemv.available = [](const vk::DeviceInfo& d) { return d.integer_dot_product; };
+  }
+  gemv.prepare = [=](vk::Context& context, vk::Stream& stream) {
+    auto routing = std::make_shared<Routing>(make_routing(context, stream, 1, experts, top_k));
+    auto x = std::make_shared<vk::Buffer>(context.create_buffer(uint64_t{hidden} * 4, "x"));
+    auto w = std::make_shared<vk::Buffer>(context.create_buffer(experts * expert_bytes, "w_gate"));
+    auto y = std::make_shared<vk::Buffer>(
+        context.create_buffer(uint64_t{top_k} * inner * 4, "gate_out"));
+    stream.fill(x->span(), 0x3c003c00u);
+    stream.fill(w->span(), 0x3c003c00u);
+    ops::GemvConfig config = ops::default_gemv_config(context.info());
+    config.integer_dot = integer_dot;
+    config.float16 = false;
+    return std::function<void(vk::Stream&)>([=](vk::Stream& s) {
+      ops::moe_gemv(s, {.x = x->span(),
+                        .w = w->span(),
+                        .y = y->span(),
+                        .choices = routing->choices->span(),
+                        .w_type = type,
+                        .experts = experts,
+                        .m = inner,
+                        .k = hidden,
+                        .tokens = 1,
+                        .top_k = top_k,
+                        .config = config});
+    });
+  };
+  return gemv;
 }
 
 std::vector<BenchCase> moe_cases(bool quick) {
@@ -85,36 +132,6 @@ std::vector<BenchCase> moe_cases(bool quick) {
                       {tokens, experts, top_k, false});
     });
   };
-  // Decode: one token's top-k experts; only the chosen experts' weights are read.
-  BenchCase gemv;
-  gemv.kernel = "moe_gemv_f16";
-  gemv.shape = "1t_" + std::to_string(experts) + "e_k" + std::to_string(top_k) + "_" +
-               std::to_string(inner) + "x" + std::to_string(hidden);
-  gemv.bound = Bound::memory;
-  gemv.flops = 2.0 * top_k * double(inner) * hidden;
-  gemv.bytes = double(top_k) * inner * hidden * 2 + double(hidden) * 4 + double(top_k) * inner * 4;
-  gemv.prepare = [=](vk::Context& context, vk::Stream& stream) {
-    auto routing = std::make_shared<Routing>(make_routing(context, stream, 1, experts, top_k));
-    auto x = std::make_shared<vk::Buffer>(context.create_buffer(uint64_t{hidden} * 4, "x"));
-    auto w = std::make_shared<vk::Buffer>(
-        context.create_buffer(uint64_t{experts} * inner * hidden * 2, "w_gate"));
-    auto y = std::make_shared<vk::Buffer>(
-        context.create_buffer(uint64_t{top_k} * inner * 4, "gate_out"));
-    stream.fill(x->span(), 0x3c003c00u);
-    stream.fill(w->span(), 0x3c003c00u);
-    return std::function<void(vk::Stream&)>([=](vk::Stream& s) {
-      ops::moe_gemv(s, {.x = x->span(),
-                        .w = w->span(),
-                        .y = y->span(),
-                        .choices = routing->choices->span(),
-                        .w_type = type,
-                        .experts = experts,
-                        .m = inner,
-                        .k = hidden,
-                        .tokens = 1,
-                        .top_k = top_k});
-    });
-  };
   // KFAC factor A of one expert at the bench model's expert width: the rows of 1024 tokens,
   // one expert (every row routed to it), the count the fit accumulates before a merge.
   BenchCase gram;
@@ -143,7 +160,12 @@ std::vector<BenchCase> moe_cases(bool quick) {
                            .rows = gram_tokens});
     });
   };
-  return {router, gemm, gemv, gram};
+  return {router,
+          gemm,
+          moe_gemv_case(type, false, experts, top_k, hidden, inner),
+          moe_gemv_case(ops::DType::q8_0, false, experts, top_k, hidden, inner),
+          moe_gemv_case(ops::DType::q8_0, true, experts, top_k, hidden, inner),
+          gram};
 }
 
 }  // namespace
