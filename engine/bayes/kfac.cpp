@@ -1,5 +1,6 @@
 #include "engine/bayes/kfac.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <utility>
@@ -34,8 +35,30 @@ KfacAccumulator::KfacAccumulator(vk::Context& context, const model::ModelWeights
       layer_chunks.push_back(std::move(c));
     }
     streams_.push_back(std::move(layer_streams));
+    lists_.emplace_back();
     chunks_.push_back(std::move(layer_chunks));
   }
+}
+
+// moe_router fills each expert's list with an atomic counter, so the order of its rows — and
+// with it the f32 rounding of a Gram sum — changes from run to run. The lists are read back,
+// sorted and put in a buffer of our own, so a chunk is summed in token order and a resumed fit
+// reproduces an uninterrupted one bit for bit.
+void KfacAccumulator::sort_lists(std::size_t t, const model::MoeLayerActivations& m,
+                                 uint32_t tokens, std::vector<uint32_t>& counts) {
+  std::vector<uint32_t> lists(static_cast<std::size_t>(experts_) * tokens);
+  stream_.download(m.counts, counts.data(), counts.size() * sizeof(uint32_t));
+  stream_.download(m.lists, lists.data(), lists.size() * sizeof(uint32_t));
+  stream_.finish();
+  for (std::size_t e = 0; e < counts.size(); ++e) {
+    const auto begin = lists.begin() + static_cast<std::ptrdiff_t>(e * tokens);
+    std::sort(begin, begin + counts[e]);
+  }
+  const VkDeviceSize bytes = lists.size() * sizeof(uint32_t);
+  if (!lists_[t].valid() || lists_[t].size() < bytes) {
+    lists_[t] = context_.create_buffer(bytes, "kfac.lists." + std::to_string(layers_[t]));
+  }
+  stream_.upload(lists_[t].span(0, bytes), lists.data(), bytes);
 }
 
 double KfacAccumulator::add_example(const model::SavedForward& forward, const KfacExample& example,
@@ -57,17 +80,14 @@ double KfacAccumulator::add_example(const model::SavedForward& forward, const Kf
       while (t < layers_.size() && layers_[t] < m.layer) ++t;
       if (t == layers_.size()) break;
       if (layers_[t] != m.layer) continue;
-      if (pass == 0) {
-        stream_.download(m.counts, counts[t].data(), counts[t].size() * sizeof(uint32_t));
-        stream_.finish();
-      }
+      if (pass == 0) sort_lists(t, m, forward.tokens(), counts[t]);
       for (std::int64_t e = 0; e < experts_; ++e) {
         const uint32_t rows = counts[t][static_cast<std::size_t>(e)];
         if (rows == 0) continue;
         Chunk& c = chunks_[t][static_cast<std::size_t>(e)];
         ops::ExpertGramArgs args;
         args.counts = m.counts;
-        args.lists = m.lists;
+        args.lists = lists_[t].span();
         args.expert = static_cast<uint32_t>(e);
         args.experts = static_cast<uint32_t>(experts_);
         args.tokens = forward.tokens();

@@ -27,6 +27,7 @@
 
 #include "engine/bayes/expert_factor_stream.h"
 #include "engine/bayes/fisher_type.h"
+#include "engine/model/backward.h"
 #include "engine/model/model_weights.h"
 #include "engine/model/saved_forward.h"
 #include "engine/vk/stream.h"
@@ -67,6 +68,9 @@ class KfacAccumulator {
     bool g_written = false;     // whether gram_g holds this chunk's first pass yet
   };
 
+  void sort_lists(std::size_t t, const model::MoeLayerActivations& m, uint32_t tokens,
+                  std::vector<uint32_t>& counts);
+
   vk::Context& context_;
   const model::ModelWeights& weights_;
   vk::Stream stream_;
@@ -74,6 +78,7 @@ class KfacAccumulator {
   std::int64_t h_ = 0, i_ = 0, experts_ = 0;
   std::vector<std::vector<ExpertFactorStream>> streams_;
   std::vector<std::vector<Chunk>> chunks_;
+  std::vector<vk::Buffer> lists_;  // per treated layer: the routing lists, sorted
   bool pending_ = false;
 };
 
