@@ -31,14 +31,14 @@ constexpr const char* kUsage =
     "         -o POSTERIOR.safetensors [--rank R (32)] [--fisher exact|mc|empirical]\n"
     "         [--layers all|q1|q2|q3|q4|A-B] [--prior-precision evidence|val|X]\n"
     "         [--prior-mean zero|map] [--temperature T] [--per-layer] [--val FILE] [--limit N]\n"
-    "         [--seed S] [--checkpoint-every N] [--fold-every N (8)] [--resume]\n"
+    "         [--seed S] [--checkpoint-every N] [--fold-every N (64)] [--resume]\n"
     "         [--tokenizer tokenizer.json] [--stop-after N (tests: stop, keep the checkpoint)]";
 
 struct Options {
   std::string model, data, task, output, tokenizer, val;
   std::string rank = "32", fisher = "exact", layers = "all", prior_precision = "evidence";
   std::string prior_mean = "zero", temperature = "1", limit = "0", seed = "0";
-  std::string checkpoint_every = "0", fold_every = "8", stop_after = "0";
+  std::string checkpoint_every = "0", fold_every = "64", stop_after = "0";
   bool per_layer = false, resume = false;
 };
 

@@ -43,8 +43,8 @@ struct LaplaceFitOptions {
   PriorPrecisionOption prior_precision;
   bool per_layer = false;  // one λ per layer (evidence)
   double temperature = 1.0;
-  std::uint64_t seed = 0;  // mc label draws
-  std::int64_t fold_every = 8;
+  std::uint64_t seed = 0;             // mc label draws
+  std::int64_t fold_every = 64;       // examples per merge of the device chunks into the factors
   std::int64_t checkpoint_every = 0;  // 0: no checkpoints
   std::filesystem::path output;       // the posterior file
   bool resume = false;                // continue from checkpoint_path(output) when it exists
