@@ -15,6 +15,8 @@ import sys
 import tempfile
 import time
 
+import numpy as np
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bayes"))
 from read_posterior import read_safetensors  # noqa: E402
 
@@ -65,10 +67,38 @@ def check_metadata(args, tmp):
             assert (tensors[p + "la"] >= -1e-3 * max(1.0, float(abs(tensors[p + "la"]).max(initial=0)))).all()
     assert tokens > 0
     assert not os.path.exists(out + ".checkpoint")
+    check_evidence(args, tensors, layers, experts, [0.5])
     # --per-layer: one λ per treated layer.
     fit(args, out, "--rank", "4", "--per-layer")
     tensors, meta = read_safetensors(out)
     assert meta["lambda_scope"] == "layer" and tensors["lambda"].shape == (len(layers),), meta
+    check_evidence(args, tensors, layers, experts, [1.0] * len(layers))
+
+
+def check_evidence(args, tensors, layers, experts, temperatures):
+    """λ maximises the evidence with μ₀ = 0: d/dλ log p(D|λ) = 0 is
+    λ·Σ_e ‖W_e‖² = Σ_e Σ_ji c_ji/(c_ji + λ), c_ji = λᴳ_j λᴬ_i/(M·T) — with ‖W‖² from the model's
+    own file, so the weights the fit read back from the device are checked too."""
+    weights, _ = read_safetensors(os.path.join(args.model, "model.safetensors"))
+    groups = [layers] if len(temperatures) == 1 else [[l] for l in layers]
+    for k, group in enumerate(groups):
+        lam = float(tensors["lambda"][k])
+        t = float(tensors["temperature"][0])
+        distance, occam = 0.0, 0.0
+        for layer in group:
+            for e in range(experts):
+                w = weights[f"model.layers.{layer}.mlp.experts.{e}.down_proj.weight"]
+                distance += float((w.astype(np.float64) ** 2).sum())
+                p = f"layers.{layer}.experts.{e}."
+                m = float(tensors[p + "m"][0])
+                if m == 0:
+                    continue
+                lg = np.maximum(tensors[p + "lg"].astype(np.float64), 0)
+                la = np.maximum(tensors[p + "la"].astype(np.float64), 0)
+                c = np.outer(lg, la) / (m * t)
+                occam += float((c / (c + lam)).sum())
+        assert occam > 0 and distance > 0, (group, occam, distance)
+        assert abs(lam * distance - occam) <= 1e-4 * occam, (group, lam, lam * distance, occam)
 
 
 def check_kill(args, tmp):
