@@ -73,6 +73,16 @@ def check_metadata(args, tmp):
     tensors, meta = read_safetensors(out)
     assert meta["lambda_scope"] == "layer" and tensors["lambda"].shape == (len(layers),), meta
     check_evidence(args, tensors, layers, experts, [1.0] * len(layers))
+    # --layers: only the last MoE layer, with the same factors as in the full fit.
+    full, _ = read_safetensors(out)
+    last = layers[-1]
+    fit(args, out, "--rank", "4", "--per-layer", "--layers", f"{last}-{last}")
+    tensors, meta = read_safetensors(out)
+    assert meta["layers"] == str(last), meta
+    names = sorted(n for n in tensors if n.startswith("layers."))
+    assert names == sorted(n for n in full if n.startswith(f"layers.{last}.")), names
+    for n in names:
+        assert np.array_equal(tensors[n], full[n]), n
 
 
 def check_evidence(args, tensors, layers, experts, temperatures):
