@@ -60,6 +60,22 @@ double parse_positive(const std::string& flag, const std::string& text) {
   return v;
 }
 
+// Items as the fit reads them: the shared prompt and the C answer-label tokens.
+std::vector<bayes::FitExample> fit_examples(const std::vector<MultipleChoiceItem>& items,
+                                            const Tokenizer& tokenizer) {
+  std::vector<bayes::FitExample> examples;
+  for (const MultipleChoiceItem& item : items) {
+    const eval::TokenizedItem t =
+        eval::tokenize_item(item, tokenizer, eval::ScoringMethod::kAnswerLabels);
+    bayes::FitExample e;
+    e.prompt.assign(t.choices.front().context.begin(), t.choices.front().context.end());
+    for (const eval::ChoiceTokens& c : t.choices) e.answers.push_back(c.continuation.front());
+    e.label = t.answer;
+    examples.push_back(std::move(e));
+  }
+  return examples;
+}
+
 void print_progress(const bayes::FitProgress& p) {
   constexpr int kWidth = 30;
   const int filled = static_cast<int>(kWidth * p.done / p.total);
@@ -85,8 +101,12 @@ int run_fit(const Options& o) {
   f.stop_after = parse_whole("--stop-after", o.stop_after);
   f.output = o.output;
   f.resume = o.resume;
-  if (!o.val.empty() && f.prior_precision.choice != bayes::PrecisionChoice::kValidation) {
+  const bool by_validation = f.prior_precision.choice == bayes::PrecisionChoice::kValidation;
+  if (!o.val.empty() && !by_validation) {
     throw bayes::BayesError("--val FILE is read only with --prior-precision val");
+  }
+  if (by_validation && o.val.empty()) {
+    throw bayes::BayesError("--prior-precision val needs --val FILE (validation items)");
   }
   const auto limit = static_cast<std::size_t>(parse_whole("--limit", o.limit));
 
@@ -97,18 +117,12 @@ int run_fit(const Options& o) {
 
   const ModelFiles files = open_model_with_weights(o.model);
   f.layers = bayes::select_layers(o.layers, files.config);
-  bayes::check_laplace_fit_options(f);  // before the weights go up
   const Tokenizer tokenizer = open_model_tokenizer(files, o.tokenizer, "laplace fit");
-  std::vector<bayes::FitExample> examples;
-  for (const MultipleChoiceItem& item : items) {
-    const eval::TokenizedItem t =
-        eval::tokenize_item(item, tokenizer, eval::ScoringMethod::kAnswerLabels);
-    bayes::FitExample e;
-    e.prompt.assign(t.choices.front().context.begin(), t.choices.front().context.end());
-    for (const eval::ChoiceTokens& c : t.choices) e.answers.push_back(c.continuation.front());
-    e.label = t.answer;
-    examples.push_back(std::move(e));
+  const std::vector<bayes::FitExample> examples = fit_examples(items, tokenizer);
+  if (by_validation) {
+    f.validation = fit_examples(read_multiple_choice_jsonl(o.val, format), tokenizer);
   }
+  bayes::check_laplace_fit_options(f);
 
   vk::Context context;
   const auto start = std::chrono::steady_clock::now();
@@ -125,9 +139,11 @@ int run_fit(const Options& o) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!result.complete) {
-    std::fprintf(stderr, "\nvkmoe laplace fit: stopped after %lld examples; checkpoint %s\n",
-                 static_cast<long long>(f.stop_after),
-                 bayes::checkpoint_path(f.output).string().c_str());
+    const std::string where = f.checkpoint_every > 0
+                                  ? "checkpoint " + bayes::checkpoint_path(f.output).string()
+                                  : std::string("no checkpoint (--checkpoint-every 0)");
+    std::fprintf(stderr, "\nvkmoe laplace fit: stopped after %lld examples; %s\n",
+                 static_cast<long long>(f.stop_after), where.c_str());
     return 0;
   }
   const bayes::Posterior& p = result.posterior;
@@ -140,6 +156,9 @@ int run_fit(const Options& o) {
               std::string(bayes::fisher_type_name(f.fisher)).c_str());
   std::printf("log-lik      %.6f\nlambda      ", result.log_likelihood);
   for (double lambda : p.prior_precision) std::printf(" %.6g", lambda);
+  if (by_validation) {
+    std::printf("  (val: NLL %.6f on %zu items)", result.validation.nll, f.validation.size());
+  }
   std::printf("  (%s)\ntemperature  %g\nposterior    %s\ntime         %.2f s\n",
               o.prior_precision.c_str(), p.temperature, o.output.c_str(), seconds);
   return 0;

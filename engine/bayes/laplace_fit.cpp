@@ -8,6 +8,7 @@
 #include "engine/bayes/evidence_prior_precision.h"
 #include "engine/bayes/expert_weight_norms.h"
 #include "engine/bayes/fit_checkpoint.h"
+#include "engine/bayes/glm_validation.h"
 #include "engine/bayes/kfac.h"
 #include "engine/bayes/layer_selection.h"
 #include "engine/bayes/model_fingerprint.h"
@@ -72,9 +73,12 @@ std::filesystem::path checkpoint_path(const std::filesystem::path& output) {
 void check_laplace_fit_options(const LaplaceFitOptions& o) {
   check_prior_options(o.prior_mean, o.prior_precision);
   if (o.prior_precision.choice == PrecisionChoice::kValidation) {
-    throw BayesError(
-        "--prior-precision val is not yet supported: it needs the GLM predictive over a "
-        "validation file, which vkmoe laplace fit does not run yet; use evidence or a number");
+    if (o.validation.empty()) {
+      throw BayesError("--prior-precision val needs validation items (--val FILE)");
+    }
+    if (o.per_layer) {
+      throw BayesError("--per-layer applies to --prior-precision evidence only: val chooses one λ");
+    }
   }
   if (o.rank < 1) throw BayesError("--rank " + std::to_string(o.rank) + ": expected ≥ 1");
   if (!(o.temperature > 0)) throw BayesError("--temperature: expected a number > 0");
@@ -160,6 +164,13 @@ LaplaceFitResult fit_laplace(vk::Context& context, const model::ModelWeights& we
   if (options.prior_precision.choice == PrecisionChoice::kFixed) {
     posterior.prior_precision.assign(options.per_layer ? options.layers.size() : 1,
                                      options.prior_precision.value);
+  } else if (options.prior_precision.choice == PrecisionChoice::kValidation) {
+    const std::vector<ValidationJacobians> data =
+        gather_validation_jacobians(context, weights, options.validation, options.layers);
+    result.validation = choose_by_validation(
+        log_grid(kValidationGridMin, kValidationGridMax, kValidationGridPoints),
+        [&](double lambda) { return glm_validation_nll(posterior, data, lambda, {}); });
+    posterior.prior_precision = {result.validation.prior_precision};
   } else {
     EvidenceData data;
     data.log_likelihood = result.log_likelihood;

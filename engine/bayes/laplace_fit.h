@@ -20,6 +20,7 @@
 #include "engine/bayes/fisher_type.h"
 #include "engine/bayes/posterior_file.h"
 #include "engine/bayes/prior_options.h"
+#include "engine/bayes/validation_prior_precision.h"
 #include "engine/model/model_weights.h"
 
 namespace vkmoe::bayes {
@@ -35,6 +36,10 @@ struct FitExample {
 // FNV-1a 64 over every example's tokens and label: a checkpoint of other data is refused.
 std::uint64_t fit_data_fingerprint(std::span<const FitExample> examples);
 
+// λ from 1e-4 to 1e4, two points per decade.
+inline constexpr double kValidationGridMin = 1e-4, kValidationGridMax = 1e4;
+inline constexpr std::int64_t kValidationGridPoints = 17;
+
 struct LaplaceFitOptions {
   std::vector<std::int64_t> layers;  // treated MoE layers (layer_selection.h)
   std::int64_t rank = 32;
@@ -48,6 +53,9 @@ struct LaplaceFitOptions {
   std::int64_t checkpoint_every = 0;  // 0: no checkpoints
   std::filesystem::path output;       // the posterior file
   bool resume = false;                // continue from checkpoint_path(output) when it exists
+  // --prior-precision val: the validation examples; λ is chosen on kValidationGrid by the NLL of
+  // the GLM predictive (glm_validation.h, Monte Carlo over logits with a fixed seed).
+  std::vector<FitExample> validation;
   // Test hook: return, incomplete, after example stop_after − 1 (and its checkpoint, if any);
   // 0: run to the end.
   std::int64_t stop_after = 0;
@@ -57,8 +65,8 @@ struct LaplaceFitOptions {
 std::filesystem::path checkpoint_path(const std::filesystem::path& output);
 
 // Throws BayesError for an option the fit refuses, naming it and why: evidence with the prior
-// centred on θ* (prior_options.h), val (not yet supported: it needs the GLM predictive over a
-// validation file), rank < 1, T ≤ 0, fold_every < 1, checkpoint_every not a multiple of it.
+// centred on θ* (prior_options.h), val without validation examples or with --per-layer,
+// rank < 1, T ≤ 0, fold_every < 1, checkpoint_every not a multiple of it.
 void check_laplace_fit_options(const LaplaceFitOptions& options);
 
 struct FitProgress {
@@ -73,6 +81,7 @@ struct LaplaceFitResult {
   double log_likelihood = 0;  // Σ log p(label) under the model
   Posterior posterior;
   std::vector<EvidenceMaximum> evidence;  // --prior-precision evidence: the maxima found
+  ValidationChoice validation;            // --prior-precision val: the grid's NLLs
 };
 
 // Throws BayesError (options, a checkpoint of another fit), LoadError (a bad checkpoint),
