@@ -8,6 +8,7 @@
 #include "engine/bayes/bayes_error.h"
 #include "engine/bayes/fisher_targets.h"
 #include "engine/model/backward.h"
+#include "engine/model/device_memory.h"
 #include "engine/ops/expert_gram.h"
 
 namespace vkmoe::bayes {
@@ -20,6 +21,15 @@ KfacAccumulator::KfacAccumulator(vk::Context& context, const model::ModelWeights
   i_ = config.moe_intermediate_size;
   experts_ = config.num_experts;
   if (rank < 1) throw BayesError("KfacAccumulator: rank " + std::to_string(rank) + " < 1");
+  // Refused with the numbers before anything is allocated (e.g. all of Qwen1.5-MoE-A2.7B's
+  // 1440 experts: about 35 GB beside the weights).
+  const auto chunk_bytes = static_cast<std::uint64_t>(layers_.size()) *
+                           static_cast<std::uint64_t>(experts_) *
+                           static_cast<std::uint64_t>(h_ * h_ + i_ * i_) * 4;
+  model::require_device_memory(context, chunk_bytes,
+                               "the KFAC chunks (" + std::to_string(layers_.size()) + " layers × " +
+                                   std::to_string(experts_) +
+                                   " experts × (H² + I²) f32; fewer --layers need less)");
   for (std::int64_t l : layers_) {
     if (l < 0 || l >= config.num_layers || !config.is_moe(l)) {
       throw BayesError("KfacAccumulator: layer " + std::to_string(l) + " is not a MoE layer");
