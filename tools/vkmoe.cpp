@@ -15,6 +15,7 @@ int run_run(std::span<const std::string> args);
 int run_score(std::span<const std::string> args);
 int run_stats(std::span<const std::string> args);
 int run_plan(std::span<const std::string> args);
+int run_laplace(std::span<const std::string> args);
 
 }  // namespace vkmoe::cli
 
@@ -49,6 +50,11 @@ const Command kCommands[] = {
      "vkmoe plan -m MODEL_OR_CONFIG [--rank R] [--layers all|q1|q2|q3|q4|A-B]   Bayesian-MoE "
      "fit from the config alone: experts, parameters, factor entries and memory, file size",
      vkmoe::cli::run_plan},
+    {"laplace",
+     "vkmoe laplace fit -m MODEL --data F.jsonl --task T -o P.safetensors [--rank R] [--fisher "
+     "exact|mc|empirical] [--layers ...] [--prior-precision evidence|val|X] [--resume] ...   "
+     "Bayesian-MoE posterior",
+     vkmoe::cli::run_laplace},
     {"stats", "vkmoe stats simulate|lse|rates --spec FILE ...   softmax-gated MoE regression lab",
      vkmoe::cli::run_stats},
 };

@@ -1,6 +1,7 @@
 #include "engine/bayes/expert_factor_stream.h"
 
 #include <string>
+#include <utility>
 
 #include "engine/bayes/bayes_error.h"
 
@@ -8,6 +9,13 @@ namespace vkmoe::bayes {
 
 ExpertFactorStream::ExpertFactorStream(std::int64_t h, std::int64_t i, std::int64_t rank)
     : g_(h, rank), a_(i, rank) {}
+
+ExpertFactorStream::ExpertFactorStream(LowRankFactor g, LowRankFactor a, std::int64_t tokens)
+    : g_(std::move(g)), a_(std::move(a)), tokens_(tokens) {
+  if (tokens < 0) {
+    throw BayesError("ExpertFactorStream: " + std::to_string(tokens) + " tokens, expected ≥ 0");
+  }
+}
 
 void ExpertFactorStream::add_chunk(std::span<const float> gram_g, std::span<const float> gram_a,
                                    std::int64_t tokens) {

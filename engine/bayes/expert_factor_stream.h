@@ -28,6 +28,9 @@ class ExpertFactorStream {
   // The eigenpairs and M, ready for the posterior (before any chunk: rank-0 factors, M = 0).
   KronExpertFactors factors() const;
 
+  // A stream as a checkpoint stored it; continues exactly as the original would have.
+  ExpertFactorStream(LowRankFactor g, LowRankFactor a, std::int64_t tokens);
+
  private:
   LowRankFactor g_, a_;
   std::int64_t tokens_ = 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 
 #include "engine/bayes/bayes_error.h"
 
@@ -14,6 +15,24 @@ LowRankFactor::LowRankFactor(std::int64_t n, std::int64_t rank) : n_(n) {
   }
   rank_ = std::min(rank, n);
   pairs_.n = n;
+}
+
+LowRankFactor LowRankFactor::restore(std::int64_t n, std::int64_t rank, EigenPairs pairs,
+                                     std::int64_t chunks, double dropped_mass) {
+  LowRankFactor f(n, rank);
+  const auto k = static_cast<std::size_t>(pairs.count());
+  if (pairs.n != n || pairs.count() > f.rank_ ||
+      pairs.vectors.size() != k * static_cast<std::size_t>(n) || chunks < 0 ||
+      (chunks == 0 && k != 0)) {
+    throw BayesError("LowRankFactor::restore: " + std::to_string(k) + " pairs of size " +
+                     std::to_string(pairs.n) + " after " + std::to_string(chunks) +
+                     " chunks do not fit a factor of size " + std::to_string(n) + " and rank " +
+                     std::to_string(f.rank_));
+  }
+  f.pairs_ = std::move(pairs);
+  f.chunks_ = chunks;
+  f.dropped_mass_ = dropped_mass;
+  return f;
 }
 
 std::vector<double> LowRankFactor::dense() const {

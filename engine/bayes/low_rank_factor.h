@@ -38,6 +38,12 @@ class LowRankFactor {
   // Q Λ Qᵀ as a dense n×n row-major matrix (for checks and small factors).
   std::vector<double> dense() const;
 
+  // A factor as a checkpoint stored it (engine/bayes/fit_checkpoint.h): merging further chunks
+  // into it gives, bit for bit, what the uninterrupted stream would have. Throws BayesError when
+  // the pairs do not fit n and rank.
+  static LowRankFactor restore(std::int64_t n, std::int64_t rank, EigenPairs pairs,
+                               std::int64_t chunks, double dropped_mass);
+
  private:
   std::int64_t n_ = 0, rank_ = 0, chunks_ = 0;
   EigenPairs pairs_;

@@ -1,5 +1,6 @@
 #include "engine/bayes/tridiagonal_eigen.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -92,12 +93,19 @@ void ql_implicit(Tridiagonal& t) {
   // For each l, chase a bulge from the first negligible coupling m back up to l with Givens
   // rotations, the shift being the eigenvalue of the leading 2×2 block nearer d[l] (Wilkinson),
   // until coupling[l] is negligible.
+  //
+  // A coupling is negligible relative to its two diagonals or to the whole matrix (EISPACK
+  // tql2's test): with the relative test alone a cluster of zero eigenvalues — a rank-deficient
+  // Gram matrix — keeps couplings of rounding size (ε‖T‖) that never fall below ε·|d| ≈ 0.
+  double norm = 0;
+  for (std::int64_t i = 0; i < n; ++i) norm = std::max(norm, std::fabs(d[i]) + std::fabs(e[i]));
+  const double absolute = kEps * norm;
   for (std::int64_t l = 0; l < n; ++l) {
     for (int sweep = 0;; ++sweep) {
       std::int64_t m = l;
       for (; m + 1 < n; ++m) {
         const double dd = std::fabs(d[m]) + std::fabs(d[m + 1]);
-        if (std::fabs(e[m]) <= kEps * dd) break;
+        if (std::fabs(e[m]) <= kEps * dd || std::fabs(e[m]) <= absolute) break;
       }
       if (m == l) break;
       if (sweep == kMaxSweeps) {
