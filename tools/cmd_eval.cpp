@@ -1,9 +1,10 @@
 // `vkmoe eval -m MODEL --data TEST.jsonl --task T [--posterior P.safetensors]
-// [--predictive glm] [--link mc|probit] [--samples S] [--seed S] [--prior-precision X]
+// [--predictive glm|mc] [--link mc|probit] [--samples S] [--seed S] [--prior-precision X]
 // [--limit N] [--json] [--tokenizer tokenizer.json]`: accuracy, ECE (15 bins), NLL and Brier of
 // the MAP model (the numbers of `vkmoe score`, answer-label scoring) and, with a posterior, of
-// the Bayesian-MoE predictive (engine/bayes/predictive.h) side by side. Options, items and the
-// posterior's model fingerprint are checked before the weights are loaded.
+// the Bayesian-MoE predictive side by side: `glm` (engine/bayes/predictive.h, linearised) or
+// `mc` (S weight samples, engine/bayes/expert_weight_sampler.h, probabilities averaged). Options,
+// items and the posterior's model fingerprint are checked before the weights are loaded.
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/bayes/bayes_error.h"
+#include "engine/bayes/expert_weight_sampler.h"
 #include "engine/bayes/model_fingerprint.h"
 #include "engine/bayes/posterior_file.h"
 #include "engine/bayes/predictive.h"
@@ -33,15 +35,16 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: vkmoe eval -m MODEL --data TEST.jsonl --task arc|obqa|boolq|winogrande|mmlu\n"
-    "         [--posterior POSTERIOR.safetensors] [--predictive glm] [--link mc|probit]\n"
-    "         [--samples S (1000)] [--seed S] [--prior-precision X (the posterior's)]\n"
+    "         [--posterior POSTERIOR.safetensors] [--predictive glm|mc] [--link mc|probit]\n"
+    "         [--samples S (glm: 1000 logit draws; mc: 16 weight draws)] [--seed S]\n"
+    "         [--prior-precision X (the posterior's)]\n"
     "         [--limit N] [--json] [--tokenizer tokenizer.json]";
 
 using nlohmann::json;
 
 struct Options {
   std::string model, data, task, posterior, tokenizer, prior_precision;
-  std::string predictive = "glm", link = "mc", samples = "1000", seed = "0", limit = "0";
+  std::string predictive = "glm", link = "mc", samples, seed = "0", limit = "0";
   bool as_json = false;
 };
 
@@ -64,10 +67,8 @@ double parse_positive(const std::string& flag, const std::string& text) {
 }
 
 bayes::GlmPredictiveOptions predictive_options(const Options& o) {
-  if (o.predictive != "glm") {
-    throw bayes::BayesError(
-        "--predictive " + o.predictive +
-        ": expected glm (the sampled-weights predictive, mc, is not built yet)");
+  if (o.predictive != "glm" && o.predictive != "mc") {
+    throw bayes::BayesError("--predictive " + o.predictive + ": expected glm or mc");
   }
   bayes::GlmPredictiveOptions p;
   if (o.link == "mc") {
@@ -77,7 +78,8 @@ bayes::GlmPredictiveOptions predictive_options(const Options& o) {
   } else {
     throw bayes::BayesError("--link " + o.link + ": expected mc or probit");
   }
-  p.integration.samples = parse_whole("--samples", o.samples);
+  const std::string samples = !o.samples.empty() ? o.samples : o.predictive == "mc" ? "16" : "1000";
+  p.integration.samples = parse_whole("--samples", samples);
   if (p.integration.samples < 1) throw bayes::BayesError("--samples 0: expected at least 1");
   p.integration.seed = static_cast<std::uint64_t>(parse_whole("--seed", o.seed));
   if (!o.prior_precision.empty()) {
@@ -106,6 +108,29 @@ void progress(const char* what, std::size_t done, std::size_t total,
   std::fprintf(stderr, "\rvkmoe eval: %s %zu/%zu items, %.2f items/s", what, done, total,
                static_cast<double>(done) / s);
   if (done == total) std::fprintf(stderr, "\n");
+}
+
+// The `mc` predictive: the mean over S weight samples of each item's label probabilities.
+std::vector<std::vector<double>> sampled_probabilities(
+    vk::Context& context, model::ModelWeights& weights, const bayes::Posterior& posterior,
+    const bayes::GlmPredictiveOptions& options, eval::MultipleChoiceScorer& scorer,
+    const std::vector<eval::TokenizedItem>& inputs) {
+  bayes::ExpertWeightSampler sampler(context, weights, posterior, options.prior_precision,
+                                     options.integration.seed);
+  std::vector<std::vector<double>> mean(inputs.size());
+  const auto samples = static_cast<std::size_t>(options.integration.samples);
+  const auto start = std::chrono::steady_clock::now();
+  for (std::size_t s = 0; s < samples; ++s) {
+    sampler.draw(static_cast<std::uint32_t>(s));
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      const std::vector<double> p = scorer.score(inputs[i]).probabilities;
+      mean[i].resize(p.size(), 0.0);
+      for (std::size_t c = 0; c < p.size(); ++c) mean[i][c] += p[c] / static_cast<double>(samples);
+    }
+    progress("Bayesian-MoE (mc) samples", s + 1, samples, start);
+  }
+  sampler.restore();
+  return mean;
 }
 
 int run(const Options& o) {
@@ -137,7 +162,7 @@ int run(const Options& o) {
   std::vector<std::vector<double>> map_p, bayes_p;
   std::vector<int> labels;
   {
-    const model::ModelWeights weights = model::load_model_weights(context, *files.tensors);
+    model::ModelWeights weights = model::load_model_weights(context, *files.tensors);
     eval::MultipleChoiceScorer scorer(context, weights, eval::ScoringMethod::kAnswerLabels,
                                       max_tokens);
     auto start = std::chrono::steady_clock::now();
@@ -147,7 +172,9 @@ int run(const Options& o) {
       labels.push_back(s.answer);
       progress("MAP", map_p.size(), inputs.size(), start);
     }
-    if (posterior) {
+    if (posterior && o.predictive == "mc") {
+      bayes_p = sampled_probabilities(context, weights, *posterior, predictive, scorer, inputs);
+    } else if (posterior) {
       const std::vector<std::int64_t> layers = bayes::posterior_layer_indices(*posterior);
       start = std::chrono::steady_clock::now();
       for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -178,7 +205,7 @@ int run(const Options& o) {
       json b = metrics_json(*bayes);
       b["posterior"] = o.posterior;
       b["predictive"] = o.predictive;
-      b["link"] = o.link;
+      if (o.predictive == "glm") b["link"] = o.link;
       b["samples"] = predictive.integration.samples;
       b["seed"] = predictive.integration.seed;
       b["lambda"] = predictive.prior_precision ? std::vector<double>{*predictive.prior_precision}
@@ -192,8 +219,10 @@ int run(const Options& o) {
   std::printf("model     %s\ntask      %s (labels scoring), N %zu\n", o.model.c_str(),
               dataset_format_name(format), map.examples);
   if (bayes) {
-    std::printf("posterior %s (%s predictive, %s link)\n", o.posterior.c_str(),
-                o.predictive.c_str(), o.link.c_str());
+    std::printf("posterior %s (%s predictive%s%s, %lld samples)\n", o.posterior.c_str(),
+                o.predictive.c_str(), o.predictive == "glm" ? ", link " : "",
+                o.predictive == "glm" ? o.link.c_str() : "",
+                static_cast<long long>(predictive.integration.samples));
   }
   std::printf("%-10s %10s%s\n", "", "MAP", bayes ? "  Bayesian-MoE" : "");
   const auto row = [&](const char* name, double m, double b) {

@@ -57,7 +57,8 @@ const Command kCommands[] = {
      "Bayesian-MoE posterior",
      vkmoe::cli::run_laplace},
     {"eval",
-     "vkmoe eval -m MODEL --data F.jsonl --task T [--posterior P.safetensors] [--predictive glm] "
+     "vkmoe eval -m MODEL --data F.jsonl --task T [--posterior P.safetensors] [--predictive "
+     "glm|mc] "
      "[--link mc|probit] [--samples S] [--seed S] [--json]   MAP and Bayesian-MoE side by side",
      vkmoe::cli::run_eval},
     {"stats", "vkmoe stats simulate|lse|rates --spec FILE ...   softmax-gated MoE regression lab",

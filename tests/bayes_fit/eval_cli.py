@@ -5,6 +5,8 @@
               is reproducible for a seed, and the probit link gives another valid row.
   big_lambda: --prior-precision 1e12 shrinks the logit covariance to ~0: the MAP numbers back.
   other:      a posterior fitted for another model is refused, naming both fingerprints.
+  mc:         --predictive mc (weight samples): a valid row, reproducible for a seed, moved from
+              the MAP at the fitted λ; at λ = 1e8 it and glm both give the MAP numbers back.
 """
 import argparse
 import json
@@ -41,7 +43,7 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--other-model")
     ap.add_argument("--data", required=True)
-    ap.add_argument("--mode", required=True, choices=["map", "bayes", "big_lambda", "other"])
+    ap.add_argument("--mode", required=True, choices=["map", "bayes", "big_lambda", "other", "mc"])
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         post = os.path.join(tmp, "posterior.safetensors")
@@ -77,6 +79,23 @@ def main():
             out = evaluate(args, "--posterior", post, "--prior-precision", "1e12")
             for k in KEYS:
                 assert abs(out["bayes"][k] - out["map"][k]) <= 1e-5, (k, out)
+        elif args.mode == "mc":
+            out = evaluate(args, "--posterior", post, "--predictive", "mc", "--samples", "8",
+                           "--seed", "2")
+            b = out["bayes"]
+            assert b["predictive"] == "mc" and b["samples"] == 8 and "link" not in b, b
+            for k in KEYS:
+                assert math.isfinite(b[k]), b
+            assert b["nll"] != out["map"]["nll"], (b, out["map"])
+            again = evaluate(args, "--posterior", post, "--predictive", "mc", "--samples", "8",
+                             "--seed", "2")
+            assert again["bayes"] == b, (again["bayes"], b)
+            mc = evaluate(args, "--posterior", post, "--predictive", "mc", "--samples", "32",
+                          "--prior-precision", "1e8")
+            glm = evaluate(args, "--posterior", post, "--prior-precision", "1e8")
+            for k in ("nll", "brier"):
+                assert abs(mc["bayes"][k] - mc["map"][k]) <= 1e-3, (k, mc)
+                assert abs(mc["bayes"][k] - glm["bayes"][k]) <= 1e-3, (k, mc, glm)
         else:
             r = run([args.vkmoe, "eval", "-m", args.other_model, "--data", args.data, "--task",
                      "arc", "--posterior", post], check=False)
