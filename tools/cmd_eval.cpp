@@ -1,13 +1,16 @@
 // `vkmoe eval -m MODEL --data TEST.jsonl --task T [--posterior P.safetensors]
 // [--predictive glm|mc] [--link mc|probit] [--samples S] [--seed S] [--prior-precision X]
-// [--limit N] [--json] [--tokenizer tokenizer.json]`: accuracy, ECE (15 bins), NLL and Brier of
-// the MAP model (the numbers of `vkmoe score`, answer-label scoring) and, with a posterior, of
-// the Bayesian-MoE predictive side by side: `glm` (engine/bayes/predictive.h, linearised) or
-// `mc` (S weight samples, engine/bayes/expert_weight_sampler.h, probabilities averaged). Options,
-// items and the posterior's model fingerprint are checked before the weights are loaded.
+// [--limit N] [--json] [--svg RELIABILITY.svg] [--tokenizer tokenizer.json]`: accuracy, ECE (15
+// bins), NLL and Brier of the MAP model (the numbers of `vkmoe score`, answer-label scoring) and,
+// with a posterior, of the Bayesian-MoE predictive side by side: `glm` (engine/bayes/predictive.h,
+// linearised) or `mc` (S weight samples, engine/bayes/expert_weight_sampler.h, probabilities
+// averaged). Options, items and the posterior's model fingerprint are checked before the weights
+// are loaded.
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <span>
 #include <string>
@@ -23,6 +26,7 @@
 #include "engine/eval/choice_tokens.h"
 #include "engine/eval/metrics.h"
 #include "engine/eval/multiple_choice.h"
+#include "engine/eval/reliability_svg.h"
 #include "engine/model/model_weights.h"
 #include "engine/vk/context.h"
 #include "loaders/dataset.h"
@@ -38,12 +42,12 @@ constexpr const char* kUsage =
     "         [--posterior POSTERIOR.safetensors] [--predictive glm|mc] [--link mc|probit]\n"
     "         [--samples S (glm: 1000 logit draws; mc: 16 weight draws)] [--seed S]\n"
     "         [--prior-precision X (the posterior's)]\n"
-    "         [--limit N] [--json] [--tokenizer tokenizer.json]";
+    "         [--limit N] [--json] [--svg RELIABILITY.svg] [--tokenizer tokenizer.json]";
 
 using nlohmann::json;
 
 struct Options {
-  std::string model, data, task, posterior, tokenizer, prior_precision;
+  std::string model, data, task, posterior, tokenizer, prior_precision, svg;
   std::string predictive = "glm", link = "mc", samples, seed = "0", limit = "0";
   bool as_json = false;
 };
@@ -133,6 +137,18 @@ std::vector<std::vector<double>> sampled_probabilities(
   return mean;
 }
 
+// Written beside the target and renamed, so a reader never sees half a file.
+void write_text(const std::filesystem::path& path, const std::string& text) {
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f || !(f << text) || !f.flush()) {
+      throw LoadError(path.string() + ": cannot write the reliability diagram");
+    }
+  }
+  std::filesystem::rename(tmp, path);
+}
+
 int run(const Options& o) {
   const bayes::GlmPredictiveOptions predictive = predictive_options(o);
   const auto limit = static_cast<std::size_t>(parse_whole("--limit", o.limit));
@@ -195,6 +211,11 @@ int run(const Options& o) {
   const eval::ClassificationMetrics map = eval::classification_metrics(map_p, labels);
   std::optional<eval::ClassificationMetrics> bayes;
   if (posterior) bayes = eval::classification_metrics(bayes_p, labels);
+  if (!o.svg.empty()) {
+    std::vector<eval::ReliabilityPanel> panels{{"MAP", map}};
+    if (bayes) panels.push_back({"Bayesian-MoE (" + o.predictive + ")", *bayes});
+    write_text(o.svg, eval::reliability_svg(panels));
+  }
   if (o.as_json) {
     json out = {{"model", o.model},
                 {"task", dataset_format_name(format)},
@@ -259,7 +280,8 @@ int run_eval(std::span<const std::string> args) {
                         {"--seed", &o.seed},
                         {"--prior-precision", &o.prior_precision},
                         {"--limit", &o.limit},
-                        {"--tokenizer", &o.tokenizer}};
+                        {"--tokenizer", &o.tokenizer},
+                        {"--svg", &o.svg}};
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--json") {

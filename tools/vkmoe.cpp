@@ -59,7 +59,8 @@ const Command kCommands[] = {
     {"eval",
      "vkmoe eval -m MODEL --data F.jsonl --task T [--posterior P.safetensors] [--predictive "
      "glm|mc] "
-     "[--link mc|probit] [--samples S] [--seed S] [--json]   MAP and Bayesian-MoE side by side",
+     "[--link mc|probit] [--samples S] [--seed S] [--json] [--svg R.svg]   MAP and Bayesian-MoE "
+     "side by side",
      vkmoe::cli::run_eval},
     {"stats", "vkmoe stats simulate|lse|rates --spec FILE ...   softmax-gated MoE regression lab",
      vkmoe::cli::run_stats},

@@ -2,7 +2,8 @@
 
   map:        the MAP numbers equal `vkmoe score --json` on the same inputs, bit for bit.
   bayes:      with a posterior from `vkmoe laplace fit` the Bayesian-MoE row exists, is finite,
-              is reproducible for a seed, and the probit link gives another valid row.
+              is reproducible for a seed, the probit link gives another valid row, and --svg
+              writes a reliability diagram with a MAP and a Bayesian-MoE panel.
   big_lambda: --prior-precision 1e12 shrinks the logit covariance to ~0: the MAP numbers back.
   other:      a posterior fitted for another model is refused, naming both fingerprints.
   mc:         --predictive mc (weight samples): a valid row, reproducible for a seed, moved from
@@ -15,6 +16,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from xml.etree import ElementTree
 
 KEYS = ("accuracy", "ece", "nll", "brier")
 
@@ -75,6 +77,10 @@ def main():
             table = run([args.vkmoe, "eval", "-m", args.model, "--data", args.data, "--task",
                          "arc", "--posterior", post]).stdout
             assert "Bayesian-MoE" in table and "Brier" in table, table
+            svg = os.path.join(tmp, "reliability.svg")
+            evaluate(args, "--posterior", post, "--svg", svg)
+            panels = ElementTree.parse(svg).getroot().findall("{http://www.w3.org/2000/svg}g")
+            assert len(panels) == 2, panels
         elif args.mode == "big_lambda":
             out = evaluate(args, "--posterior", post, "--prior-precision", "1e12")
             for k in KEYS:
