@@ -16,6 +16,7 @@ int run_score(std::span<const std::string> args);
 int run_stats(std::span<const std::string> args);
 int run_plan(std::span<const std::string> args);
 int run_laplace(std::span<const std::string> args);
+int run_eval(std::span<const std::string> args);
 
 }  // namespace vkmoe::cli
 
@@ -55,6 +56,12 @@ const Command kCommands[] = {
      "exact|mc|empirical] [--layers ...] [--prior-precision evidence|val|X] [--resume] ...   "
      "Bayesian-MoE posterior",
      vkmoe::cli::run_laplace},
+    {"eval",
+     "vkmoe eval -m MODEL --data F.jsonl --task T [--posterior P.safetensors] [--predictive "
+     "glm|mc] "
+     "[--link mc|probit] [--samples S] [--seed S] [--json] [--svg R.svg]   MAP and Bayesian-MoE "
+     "side by side",
+     vkmoe::cli::run_eval},
     {"stats", "vkmoe stats simulate|lse|rates --spec FILE ...   softmax-gated MoE regression lab",
      vkmoe::cli::run_stats},
 };
