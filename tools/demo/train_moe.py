@@ -106,13 +106,13 @@ def config(vocab_size):
     return cfg
 
 
-def train_one(cfg, train, splits, label_ids, seed, epochs, log):
+def train_one(cfg, train, splits, label_ids, seed, epochs, lr, log):
     torch.manual_seed(seed)
     rng = random.Random(seed)
     model = Qwen2MoeForCausalLM(cfg)
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.0, betas=(0.9, 0.98))
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0, betas=(0.9, 0.98))
     steps = epochs * ((len(train) + 63) // 64)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps, pct_start=0.1)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     started = time.time()
     for epoch in range(epochs):
         for batch in batches(train, 64, rng):
@@ -152,6 +152,7 @@ def main():
     parser.add_argument("--out", default=os.path.join(here, "..", "..", "assets", "demo", "models"))
     parser.add_argument("--seeds", default="0,1,2,3")
     parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--lr", type=float, default=2e-3, help="peak of the one-cycle schedule")
     parser.add_argument("--threads", type=int, default=1)  # more threads thrash at this size
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -175,7 +176,7 @@ def main():
 
     splits = {n: encoded[n] for n in ("train", "test", "ood_shift", "ood_template")}
     for seed in (int(s) for s in args.seeds.split(",")):
-        model = train_one(cfg, encoded["train"], splits, label_ids, seed, args.epochs, log)
+        model = train_one(cfg, encoded["train"], splits, label_ids, seed, args.epochs, args.lr, log)
         export(model, cfg, tokenizer_json, os.path.join(args.out, f"seed{seed}"))
 
 
