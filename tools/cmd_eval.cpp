@@ -31,6 +31,7 @@
 #include "engine/vk/context.h"
 #include "loaders/dataset.h"
 #include "loaders/load_error.h"
+#include "tools/command_options.h"
 #include "tools/model_loading.h"
 
 namespace vkmoe::cli {
@@ -265,53 +266,25 @@ int run(const Options& o) {
 
 int run_eval(std::span<const std::string> args) {
   Options o;
-  struct Flag {
-    const char* name;
-    std::string* value;
-  };
-  const Flag flags[] = {{"-m", &o.model},
-                        {"--model", &o.model},
-                        {"--data", &o.data},
-                        {"--task", &o.task},
-                        {"--posterior", &o.posterior},
-                        {"--predictive", &o.predictive},
-                        {"--link", &o.link},
-                        {"--samples", &o.samples},
-                        {"--seed", &o.seed},
-                        {"--prior-precision", &o.prior_precision},
-                        {"--limit", &o.limit},
-                        {"--tokenizer", &o.tokenizer},
-                        {"--svg", &o.svg}};
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--json") {
-      o.as_json = true;
-      continue;
-    }
-    if (a == "-h" || a == "--help") {
-      std::printf("%s\n", kUsage);
-      return 0;
-    }
-    bool matched = false;
-    for (const Flag& flag : flags) {
-      if (a == flag.name && i + 1 < args.size()) {
-        *flag.value = args[++i];
-        matched = true;
-        break;
-      }
-    }
-    if (!matched) {
-      std::fprintf(stderr, "vkmoe eval: unexpected argument '%s'\n%s\n", a.c_str(), kUsage);
-      return 2;
-    }
-  }
-  for (const auto& [value, flag] : {std::pair{&o.model, "-m MODEL"}, std::pair{&o.data, "--data"},
-                                    std::pair{&o.task, "--task"}}) {
-    if (value->empty()) {
-      std::fprintf(stderr, "vkmoe eval: missing %s\n%s\n", flag, kUsage);
-      return 2;
-    }
-  }
+  if (auto stop = parse_options("eval", kUsage, args,
+                                {{"-m", &o.model},
+                                 {"--model", &o.model},
+                                 {"--data", &o.data},
+                                 {"--task", &o.task},
+                                 {"--posterior", &o.posterior},
+                                 {"--predictive", &o.predictive},
+                                 {"--link", &o.link},
+                                 {"--samples", &o.samples},
+                                 {"--seed", &o.seed},
+                                 {"--prior-precision", &o.prior_precision},
+                                 {"--limit", &o.limit},
+                                 {"--tokenizer", &o.tokenizer},
+                                 {"--svg", &o.svg}},
+                                {{"--json", &o.as_json}}))
+    return *stop;
+  if (auto stop = check_required(
+          "eval", kUsage, {{&o.model, "-m MODEL"}, {&o.data, "--data"}, {&o.task, "--task"}}))
+    return *stop;
   return run(o);  // errors reach tools/vkmoe.cpp, which prints them with the command's name
 }
 

@@ -20,6 +20,7 @@
 #include "engine/vk/context.h"
 #include "loaders/dataset.h"
 #include "loaders/load_error.h"
+#include "tools/command_options.h"
 #include "tools/model_loading.h"
 
 namespace vkmoe::cli {
@@ -166,64 +167,34 @@ int run_fit(const Options& o) {
 
 int run_laplace_fit(std::span<const std::string> args) {
   Options o;
-  struct Flag {
-    const char* name;
-    std::string* value;
-  };
-  const Flag flags[] = {{"-m", &o.model},
-                        {"--model", &o.model},
-                        {"--data", &o.data},
-                        {"--task", &o.task},
-                        {"-o", &o.output},
-                        {"--out", &o.output},
-                        {"--tokenizer", &o.tokenizer},
-                        {"--val", &o.val},
-                        {"--rank", &o.rank},
-                        {"--fisher", &o.fisher},
-                        {"--layers", &o.layers},
-                        {"--prior-precision", &o.prior_precision},
-                        {"--prior-mean", &o.prior_mean},
-                        {"--temperature", &o.temperature},
-                        {"--limit", &o.limit},
-                        {"--seed", &o.seed},
-                        {"--checkpoint-every", &o.checkpoint_every},
-                        {"--fold-every", &o.fold_every},
-                        {"--stop-after", &o.stop_after}};
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--per-layer") {
-      o.per_layer = true;
-      continue;
-    }
-    if (a == "--resume") {
-      o.resume = true;
-      continue;
-    }
-    if (a == "-h" || a == "--help") {
-      std::printf("%s\n", kUsage);
-      return 0;
-    }
-    bool matched = false;
-    for (const Flag& flag : flags) {
-      if (a == flag.name && i + 1 < args.size()) {
-        *flag.value = args[++i];
-        matched = true;
-        break;
-      }
-    }
-    if (!matched) {
-      std::fprintf(stderr, "vkmoe laplace fit: unexpected argument '%s'\n%s\n", a.c_str(), kUsage);
-      return 2;
-    }
-  }
-  for (const auto& [value, flag] :
-       {std::pair{&o.model, "-m MODEL"}, std::pair{&o.data, "--data"}, std::pair{&o.task, "--task"},
-        std::pair{&o.output, "-o POSTERIOR.safetensors"}}) {
-    if (value->empty()) {
-      std::fprintf(stderr, "vkmoe laplace fit: missing %s\n%s\n", flag, kUsage);
-      return 2;
-    }
-  }
+  if (auto stop = parse_options("laplace fit", kUsage, args,
+                                {{"-m", &o.model},
+                                 {"--model", &o.model},
+                                 {"--data", &o.data},
+                                 {"--task", &o.task},
+                                 {"-o", &o.output},
+                                 {"--out", &o.output},
+                                 {"--tokenizer", &o.tokenizer},
+                                 {"--val", &o.val},
+                                 {"--rank", &o.rank},
+                                 {"--fisher", &o.fisher},
+                                 {"--layers", &o.layers},
+                                 {"--prior-precision", &o.prior_precision},
+                                 {"--prior-mean", &o.prior_mean},
+                                 {"--temperature", &o.temperature},
+                                 {"--limit", &o.limit},
+                                 {"--seed", &o.seed},
+                                 {"--checkpoint-every", &o.checkpoint_every},
+                                 {"--fold-every", &o.fold_every},
+                                 {"--stop-after", &o.stop_after}},
+                                {{"--per-layer", &o.per_layer}, {"--resume", &o.resume}}))
+    return *stop;
+  if (auto stop = check_required("laplace fit", kUsage,
+                                 {{&o.model, "-m MODEL"},
+                                  {&o.data, "--data"},
+                                  {&o.task, "--task"},
+                                  {&o.output, "-o POSTERIOR.safetensors"}}))
+    return *stop;
   return run_fit(o);
 }
 

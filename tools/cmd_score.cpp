@@ -20,6 +20,7 @@
 #include "engine/vk/context.h"
 #include "loaders/dataset.h"
 #include "loaders/load_error.h"
+#include "tools/command_options.h"
 #include "tools/model_loading.h"
 
 namespace vkmoe::cli {
@@ -198,13 +199,9 @@ int run_score(std::span<const std::string> args) {
       return 2;
     }
   }
-  for (const auto& [value, flag] : {std::pair{&o.model, "-m MODEL"}, std::pair{&o.data, "--data"},
-                                    std::pair{&o.task, "--task"}}) {
-    if (value->empty()) {
-      std::fprintf(stderr, "vkmoe score: missing %s\n%s\n", flag, kUsage);
-      return 2;
-    }
-  }
+  if (auto stop = check_required(
+          "score", kUsage, {{&o.model, "-m MODEL"}, {&o.data, "--data"}, {&o.task, "--task"}}))
+    return *stop;
   return run(o);  // errors reach tools/vkmoe.cpp, which prints them with the command's name
 }
 

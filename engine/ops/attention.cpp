@@ -52,26 +52,13 @@ uint64_t view_bytes(uint32_t tokens, uint32_t token_stride, uint32_t heads, uint
 
 void validate(const AttentionShape& s, vk::BufferSpan q, vk::BufferSpan k, vk::BufferSpan v,
               vk::BufferSpan out) {
-  auto fail = [&](const std::string& why) {
-    throw Error("attention (queries " + std::to_string(s.queries) + ", heads " +
-                std::to_string(s.q_heads) + "/" + std::to_string(s.kv_heads) + ", head_dim " +
-                std::to_string(s.head_dim) + "): " + why);
-  };
-  if (s.queries == 0 || s.q_heads == 0 || s.kv_heads == 0 || s.head_dim == 0) fail("empty shape");
-  if (s.q_heads % s.kv_heads) fail("query heads must be a multiple of key/value heads");
-  if (s.head_dim > 256) fail("head_dim above 256 is not supported");
-  const uint32_t keys = s.first_position + s.queries;
-  if (q.size < view_bytes(s.queries, s.q_token_stride, s.q_heads, s.q_head_stride, s.head_dim)) {
-    fail("q is smaller than its shape");
-  }
-  const uint64_t cache =
-      view_bytes(keys, s.kv_token_stride, s.kv_heads, s.kv_head_stride, s.head_dim);
-  if (k.size < cache || v.size < cache)
-    fail("the KV cache does not hold " + std::to_string(keys) + " positions");
-  if (out.size <
-      view_bytes(s.queries, s.out_token_stride, s.q_heads, s.out_head_stride, s.head_dim)) {
-    fail("out is smaller than its shape");
-  }
+  const auto fail = [&](const std::string& why) { s.fail("attention", why); };
+  s.check_heads("attention");
+  if (q.size < s.q_bytes()) fail("q is smaller than its shape");
+  if (k.size < s.kv_bytes() || v.size < s.kv_bytes())
+    fail("the KV cache does not hold " + std::to_string(s.first_position + s.queries) +
+         " positions");
+  if (out.size < s.out_bytes()) fail("out is smaller than its shape");
 }
 
 }  // namespace
@@ -89,6 +76,30 @@ AttentionShape AttentionShape::packed(uint32_t queries, uint32_t first_position,
   s.kv_token_stride = kv_heads * head_dim;
   s.kv_head_stride = head_dim;
   return s;
+}
+
+uint64_t AttentionShape::q_bytes() const {
+  return view_bytes(queries, q_token_stride, q_heads, q_head_stride, head_dim);
+}
+
+uint64_t AttentionShape::kv_bytes() const {
+  return view_bytes(first_position + queries, kv_token_stride, kv_heads, kv_head_stride, head_dim);
+}
+
+uint64_t AttentionShape::out_bytes() const {
+  return view_bytes(queries, out_token_stride, q_heads, out_head_stride, head_dim);
+}
+
+void AttentionShape::fail(const char* op, const std::string& why) const {
+  throw Error(std::string(op) + " (queries " + std::to_string(queries) + ", heads " +
+              std::to_string(q_heads) + "/" + std::to_string(kv_heads) + ", head_dim " +
+              std::to_string(head_dim) + "): " + why);
+}
+
+void AttentionShape::check_heads(const char* op) const {
+  if (queries == 0 || q_heads == 0 || kv_heads == 0 || head_dim == 0) fail(op, "empty shape");
+  if (q_heads % kv_heads) fail(op, "query heads must be a multiple of key/value heads");
+  if (head_dim > 256) fail(op, "head_dim above 256 is not supported");
 }
 
 uint64_t attention_scratch_bytes(const vk::DeviceInfo& device, const AttentionShape& shape) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "engine/vk/device_info.h"
 #include "engine/vk/stream.h"
@@ -30,6 +31,15 @@ struct AttentionShape {
   // Densely packed [tokens, heads, head_dim] layouts for all three.
   static AttentionShape packed(uint32_t queries, uint32_t first_position, uint32_t q_heads,
                                uint32_t kv_heads, uint32_t head_dim);
+
+  // Bytes each view spans (f32): q (and dq), k/v over every cached position, out.
+  uint64_t q_bytes() const;
+  uint64_t kv_bytes() const;
+  uint64_t out_bytes() const;
+  // Throws an Error naming the kernel `op`, the shape, and why.
+  [[noreturn]] void fail(const char* op, const std::string& why) const;
+  // Non-empty, whole groups of query heads per key/value head, head_dim the kernels support.
+  void check_heads(const char* op) const;
 };
 
 // Bytes of scratch a shape needs on a device: the decode path's split partials, or the running

@@ -29,11 +29,6 @@ uint32_t max_head_dim(uint32_t head_dim) {
   return head_dim <= 64 ? 64 : head_dim <= 128 ? 128 : 256;
 }
 
-uint64_t view_bytes(uint32_t tokens, uint32_t token_stride, uint32_t heads, uint32_t head_stride,
-                    uint32_t dim) {
-  return (uint64_t{tokens - 1} * token_stride + uint64_t{heads - 1} * head_stride + dim) * 4;
-}
-
 // How many of a pass's outer steps (keys, or queries) one dispatch may take when each costs
 // `per_step` loop trips per invocation on top of `fixed`, within half the device's bound.
 uint32_t steps_per_dispatch(const vk::DeviceInfo& device, uint32_t requested, uint64_t per_step,
@@ -55,21 +50,12 @@ uint64_t attention_backward_scratch_bytes(const AttentionShape& shape) {
 
 void attention_backward(vk::Stream& stream, const AttentionBackwardArgs& a) {
   const AttentionShape& s = a.shape;
-  const auto fail = [&](const std::string& why) {
-    throw Error("attention_backward (queries " + std::to_string(s.queries) + ", heads " +
-                std::to_string(s.q_heads) + "/" + std::to_string(s.kv_heads) + ", head_dim " +
-                std::to_string(s.head_dim) + "): " + why);
-  };
-  if (s.queries == 0 || s.q_heads == 0 || s.kv_heads == 0 || s.head_dim == 0) fail("empty shape");
-  if (s.q_heads % s.kv_heads) fail("query heads must be a multiple of key/value heads");
-  if (s.head_dim > 256) fail("head_dim above 256 is not supported");
+  const auto fail = [&](const std::string& why) { s.fail("attention_backward", why); };
+  s.check_heads("attention_backward");
   const uint32_t keys = s.first_position + s.queries;
-  const uint64_t q_bytes =
-      view_bytes(s.queries, s.q_token_stride, s.q_heads, s.q_head_stride, s.head_dim);
-  const uint64_t kv_bytes =
-      view_bytes(keys, s.kv_token_stride, s.kv_heads, s.kv_head_stride, s.head_dim);
-  const uint64_t out_bytes =
-      view_bytes(s.queries, s.out_token_stride, s.q_heads, s.out_head_stride, s.head_dim);
+  const uint64_t q_bytes = s.q_bytes();
+  const uint64_t kv_bytes = s.kv_bytes();
+  const uint64_t out_bytes = s.out_bytes();
   if (a.q.size < q_bytes || a.dq.size < q_bytes) fail("q or dq is smaller than its shape");
   if (a.k_cache.size < kv_bytes || a.v_cache.size < kv_bytes || a.dk.size < kv_bytes ||
       a.dv.size < kv_bytes) {

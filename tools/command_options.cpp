@@ -1,0 +1,51 @@
+#include "tools/command_options.h"
+
+#include <cstdio>
+
+namespace vkmoe::cli {
+
+std::optional<int> parse_options(const char* command, const char* usage,
+                                 std::span<const std::string> args,
+                                 std::initializer_list<ValueOption> values,
+                                 std::initializer_list<SwitchOption> switches) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "-h" || a == "--help") {
+      std::printf("%s\n", usage);
+      return 0;
+    }
+    bool matched = false;
+    for (const SwitchOption& s : switches) {
+      if (a == s.name) {
+        *s.value = true;
+        matched = true;
+        break;
+      }
+    }
+    for (const ValueOption& v : values) {
+      if (matched) break;
+      if (a == v.name && i + 1 < args.size()) {
+        *v.value = args[++i];
+        matched = true;
+      }
+    }
+    if (!matched) {
+      std::fprintf(stderr, "vkmoe %s: unexpected argument '%s'\n%s\n", command, a.c_str(), usage);
+      return 2;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<int> check_required(const char* command, const char* usage,
+                                  std::initializer_list<RequiredOption> required) {
+  for (const RequiredOption& r : required) {
+    if (r.value->empty()) {
+      std::fprintf(stderr, "vkmoe %s: missing %s\n%s\n", command, r.shown, usage);
+      return 2;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace vkmoe::cli

@@ -1,0 +1,39 @@
+// The option loop the vkmoe subcommands share: `--name VALUE` flags that fill strings, bare
+// switches that set bools, -h/--help, and the options a command cannot run without. Messages
+// name the command and end with its usage, and the exit codes are the CLI's (0 help, 2 misuse).
+#pragma once
+
+#include <initializer_list>
+#include <optional>
+#include <span>
+#include <string>
+
+namespace vkmoe::cli {
+
+struct ValueOption {
+  const char* name;    // "-m", "--data", ...
+  std::string* value;  // filled with the argument that follows the name
+};
+
+struct SwitchOption {
+  const char* name;  // "--json", ...
+  bool* value;       // set to true when the name is present
+};
+
+struct RequiredOption {
+  const std::string* value;
+  const char* shown;  // how the usage message names it, e.g. "-m MODEL"
+};
+
+// Parses `args`; returns the exit code when the command should stop (help printed: 0, an
+// unknown or incomplete argument: 2) and nothing when it should run.
+std::optional<int> parse_options(const char* command, const char* usage,
+                                 std::span<const std::string> args,
+                                 std::initializer_list<ValueOption> values,
+                                 std::initializer_list<SwitchOption> switches = {});
+
+// 2 with a message naming the first missing option, nothing when all are given.
+std::optional<int> check_required(const char* command, const char* usage,
+                                  std::initializer_list<RequiredOption> required);
+
+}  // namespace vkmoe::cli
