@@ -100,6 +100,20 @@ void routed_experts_backward(vk::Stream& stream, const ModelConfig& c, const Lay
   linear_backward(stream, b.d_router_logits.span(), w.router, b.dh.span(), T, true);
 }
 
+// A pre-norm block's input gradient: its RMSNorm's backward of dh (in b.dh), added into the
+// residual gradient b.dx, which already carries the skip connection.
+void norm_backward_into_residual(vk::Stream& stream, vk::BufferSpan x, const vk::Buffer& weight,
+                                 const ModelConfig& c, BackwardScratch& b, uint32_t tokens) {
+  ops::rmsnorm_backward(stream, {.x = x,
+                                 .weight = weight.span(),
+                                 .dy = b.dh.span(),
+                                 .dx = b.dx.span(),
+                                 .rows = tokens,
+                                 .cols = dim(c.hidden_size),
+                                 .eps = static_cast<float>(c.rms_norm_eps),
+                                 .accumulate = true});
+}
+
 }  // namespace
 
 BackwardScratch::BackwardScratch(vk::Context& context, const ModelConfig& c, uint32_t t)
@@ -156,14 +170,7 @@ void record_mlp_backward(vk::Stream& stream, const ModelWeights& weights, uint32
       swiglu_mlp_backward(stream, w.shared_gate, w.shared_up, w.shared_down, s, b, d_shared, true);
     }
   }
-  ops::rmsnorm_backward(stream, {.x = forward.mlp_input(layer),
-                                 .weight = w.ffn_norm.span(),
-                                 .dy = b.dh.span(),
-                                 .dx = b.dx.span(),
-                                 .rows = T,
-                                 .cols = H,
-                                 .eps = static_cast<float>(c.rms_norm_eps),
-                                 .accumulate = true});
+  norm_backward_into_residual(stream, forward.mlp_input(layer), w.ffn_norm, c, b, T);
 }
 
 void record_attention_backward(vk::Stream& stream, const ModelWeights& weights, uint32_t layer,
@@ -171,7 +178,7 @@ void record_attention_backward(vk::Stream& stream, const ModelWeights& weights, 
   const ModelConfig& c = weights.config;
   const LayerWeights& w = weights.layers.at(layer);
   const ForwardScratch& s = forward.layer(layer);
-  const uint32_t T = s.tokens, H = dim(c.hidden_size), hd = dim(c.head_dim);
+  const uint32_t T = s.tokens, hd = dim(c.head_dim);
   const uint32_t heads = dim(c.num_heads), kv_heads = dim(c.num_kv_heads);
   const KvCache& cache = forward.cache();
 
@@ -195,14 +202,7 @@ void record_attention_backward(vk::Stream& stream, const ModelWeights& weights, 
   linear_backward(stream, b.dq.span(), w.q, b.dh.span(), T, false);
   linear_backward(stream, b.dk.span(), w.k, b.dh.span(), T, true);
   linear_backward(stream, b.dv.span(), w.v, b.dh.span(), T, true);
-  ops::rmsnorm_backward(stream, {.x = forward.attention_input(layer),
-                                 .weight = w.attn_norm.span(),
-                                 .dy = b.dh.span(),
-                                 .dx = b.dx.span(),
-                                 .rows = T,
-                                 .cols = H,
-                                 .eps = static_cast<float>(c.rms_norm_eps),
-                                 .accumulate = true});
+  norm_backward_into_residual(stream, forward.attention_input(layer), w.attn_norm, c, b, T);
 }
 
 }  // namespace vkmoe::model
