@@ -75,6 +75,26 @@ TEST(ChoiceLossBackwardReference, MatchesFiniteDifferences) {
   EXPECT_LE(max_relative_error(choice_loss_backward_reference(c, logits, targets), fd), 1e-8);
 }
 
+// The kernel's four tensors for one case, guarded, with logits, answers and targets uploaded.
+struct ChoiceLossBuffers {
+  static std::vector<float> answer_words(const Case& c) {
+    std::vector<float> words;
+    for (uint32_t a : c.answers) words.push_back(std::bit_cast<float>(a));
+    return words;
+  }
+  ChoiceLossBuffers(vk::Context& context, vk::Stream& stream, const Case& c,
+                    const std::vector<float>& logit_values, const std::vector<float>& target_values)
+      : logits(context, stream, logit_values.size(), "logits"),
+        answers(context, stream, c.answers.size(), "answers"),
+        targets(context, stream, target_values.size(), "targets"),
+        d_logits(context, stream, logit_values.size(), "d_logits") {
+    logits.write(stream, logit_values);
+    answers.write(stream, answer_words(c));
+    targets.write(stream, target_values);
+  }
+  GuardedBuffer logits, answers, targets, d_logits;
+};
+
 class ChoiceLossBackwardTest
     : public GpuTest,
       public ::testing::WithParamInterface<std::tuple<ops::RowReduction, uint32_t>> {};
@@ -88,15 +108,9 @@ TEST_P(ChoiceLossBackwardTest, MatchesFiniteDifferencesAndReference) {
   const Case& c = cases[which];
   const auto logits = random_floats(c.rows * c.vocab, c.vocab, -4.0f, 4.0f);
   const auto targets = make_targets(c);
-  std::vector<float> answer_words;
-  for (uint32_t a : c.answers) answer_words.push_back(std::bit_cast<float>(a));
-  GuardedBuffer gl(context(), stream(), logits.size(), "logits");
-  GuardedBuffer ga(context(), stream(), answer_words.size(), "answers");
-  GuardedBuffer gt(context(), stream(), targets.size(), "targets");
-  GuardedBuffer gd(context(), stream(), logits.size(), "d_logits");
-  gl.write(stream(), logits);
-  ga.write(stream(), answer_words);
-  gt.write(stream(), targets);
+  ChoiceLossBuffers buffers(context(), stream(), c, logits, targets);
+  GuardedBuffer &gl = buffers.logits, &ga = buffers.answers, &gt = buffers.targets,
+                &gd = buffers.d_logits;
   gd.write(stream(), random_floats(logits.size(), 9));  // all of it must be overwritten
   ops::choice_loss_backward(stream(), {gl.span(), ga.span(), gt.span(), gd.span(), c.rows, c.vocab,
                                        static_cast<uint32_t>(c.answers.size()), reduction});
@@ -149,15 +163,9 @@ TEST_F(ChoiceLossBackwardSmallBindingTest, SplitsRows) {
   const Case c{12, 200, {5, 199, 0}};
   const auto logits = random_floats(c.rows * c.vocab, 1, -3.0f, 3.0f);
   const auto targets = make_targets(c);
-  std::vector<float> answer_words;
-  for (uint32_t a : c.answers) answer_words.push_back(std::bit_cast<float>(a));
-  GuardedBuffer gl(context(), stream(), logits.size(), "logits");
-  GuardedBuffer ga(context(), stream(), answer_words.size(), "answers");
-  GuardedBuffer gt(context(), stream(), targets.size(), "targets");
-  GuardedBuffer gd(context(), stream(), logits.size(), "d_logits");
-  gl.write(stream(), logits);
-  ga.write(stream(), answer_words);
-  gt.write(stream(), targets);
+  ChoiceLossBuffers buffers(context(), stream(), c, logits, targets);
+  GuardedBuffer &gl = buffers.logits, &ga = buffers.answers, &gt = buffers.targets,
+                &gd = buffers.d_logits;
   const uint64_t before = stream().dispatch_count();
   ops::choice_loss_backward(stream(),
                             {gl.span(), ga.span(), gt.span(), gd.span(), c.rows, c.vocab, 3});
