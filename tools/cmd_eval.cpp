@@ -53,24 +53,6 @@ struct Options {
   bool as_json = false;
 };
 
-std::int64_t parse_whole(const std::string& flag, const std::string& text) {
-  std::int64_t v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || v < 0) {
-    throw bayes::BayesError(flag + " " + text + ": expected a whole number ≥ 0");
-  }
-  return v;
-}
-
-double parse_positive(const std::string& flag, const std::string& text) {
-  double v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || !(v > 0)) {
-    throw bayes::BayesError(flag + " " + text + ": expected a number > 0");
-  }
-  return v;
-}
-
 bayes::GlmPredictiveOptions predictive_options(const Options& o) {
   if (o.predictive != "glm" && o.predictive != "mc") {
     throw bayes::BayesError("--predictive " + o.predictive + ": expected glm or mc");

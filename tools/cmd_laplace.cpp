@@ -43,24 +43,6 @@ struct Options {
   bool per_layer = false, resume = false;
 };
 
-std::int64_t parse_whole(const std::string& flag, const std::string& text) {
-  std::int64_t v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || v < 0) {
-    throw bayes::BayesError(flag + " " + text + ": expected a whole number ≥ 0");
-  }
-  return v;
-}
-
-double parse_positive(const std::string& flag, const std::string& text) {
-  double v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || !(v > 0)) {
-    throw bayes::BayesError(flag + " " + text + ": expected a number > 0");
-  }
-  return v;
-}
-
 // Items as the fit reads them: the shared prompt and the C answer-label tokens.
 std::vector<bayes::FitExample> fit_examples(const std::vector<MultipleChoiceItem>& items,
                                             const Tokenizer& tokenizer) {

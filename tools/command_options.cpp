@@ -1,6 +1,8 @@
 #include "tools/command_options.h"
 
+#include <charconv>
 #include <cstdio>
+#include <stdexcept>
 
 namespace vkmoe::cli {
 
@@ -46,6 +48,24 @@ std::optional<int> check_required(const char* command, const char* usage,
     }
   }
   return std::nullopt;
+}
+
+std::int64_t parse_whole(const std::string& flag, const std::string& text) {
+  std::int64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < 0) {
+    throw std::invalid_argument(flag + " " + text + ": expected a whole number ≥ 0");
+  }
+  return v;
+}
+
+double parse_positive(const std::string& flag, const std::string& text) {
+  double v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || !(v > 0)) {
+    throw std::invalid_argument(flag + " " + text + ": expected a number > 0");
+  }
+  return v;
 }
 
 }  // namespace vkmoe::cli

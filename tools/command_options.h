@@ -3,6 +3,7 @@
 // name the command and end with its usage, and the exit codes are the CLI's (0 help, 2 misuse).
 #pragma once
 
+#include <cstdint>
 #include <initializer_list>
 #include <optional>
 #include <span>
@@ -35,5 +36,10 @@ std::optional<int> parse_options(const char* command, const char* usage,
 // 2 with a message naming the first missing option, nothing when all are given.
 std::optional<int> check_required(const char* command, const char* usage,
                                   std::initializer_list<RequiredOption> required);
+
+// An option's value as a whole number >= 0 / a number > 0; std::invalid_argument naming the
+// flag and the text otherwise.
+std::int64_t parse_whole(const std::string& flag, const std::string& text);
+double parse_positive(const std::string& flag, const std::string& text);
 
 }  // namespace vkmoe::cli
