@@ -152,7 +152,7 @@ def main():
     parser.add_argument("--out", default=os.path.join(here, "..", "..", "assets", "demo", "models"))
     parser.add_argument("--seeds", default="0,1,2,3")
     parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--lr", type=float, default=2e-3, help="peak of the one-cycle schedule")
+    parser.add_argument("--lr", type=float, default=5e-4, help="peak of the one-cycle schedule")
     parser.add_argument("--threads", type=int, default=1)  # more threads thrash at this size
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
