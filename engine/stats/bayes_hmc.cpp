@@ -64,7 +64,11 @@ uint64_t loop_trips_per_gradient(const BayesMoe& model, uint32_t rows) {
       (d + 1) + (k + 1) * (d + 2 + degree + 1) + 3 * (k + 1) + (k + 1) * (d + 2) + 1;
   const uint64_t rows_per_lane = (rows + kGroupSize - 1) / kGroupSize;
   const uint64_t slots_per_lane = (p + 1 + kGroupSize - 1) / kGroupSize;
-  return rows_per_lane * per_row + 2 * (p + 1) + slots_per_lane * (kGroupSize + 1) + (p + 1) + 2;
+  // The row loop, the gradient's zeroing and store, the column sums, the prior (one lane),
+  // then the leapfrog step's own loop and its two position/momentum loops.
+  const uint64_t leapfrog = 1 + 2 * ((p + kGroupSize - 1) / kGroupSize + 1);
+  return rows_per_lane * per_row + (rows_per_lane + 1) + 2 * (p + 1) +
+         (slots_per_lane + 1) * (kGroupSize + 1) + (p + 1) + leapfrog;
 }
 
 uint64_t loop_trips_outside_gradients(const BayesMoe& model) {

@@ -4,6 +4,7 @@
 // Also: a seed reproduces the draws bit for bit, however transitions are cut into dispatches.
 #include <cmath>
 
+#include "engine/stats/bayes_density.h"
 #include "engine/stats/bayes_hmc.h"
 #include "engine/stats/mcmc_diagnostics.h"
 #include "engine/stats/posterior_summary.h"
@@ -141,6 +142,41 @@ TEST_F(BayesSampler, SeedReproducesTheDrawsBitForBitWhateverTheDispatchCut) {
       EXPECT_EQ(first.value(c, t, problem.model.gate_bias(2)), 0.0);
     }
   }
+}
+
+TEST_F(BayesSampler, LoopLimitPlanKeepsEveryGradientWhole) {
+  // 20,000 rows: on a driver that ends long loops (lavapipe) the plan cuts 8 leapfrog steps
+  // into several dispatches. A gradient cut short would leave the stored log densities far from
+  // the reference's at the same draws; the draws must also equal one step per dispatch.
+  Toy toy = make_toy(20000);
+  stats::HmcProblem problem;
+  problem.model.family = ExpertFamily::tanh;
+  problem.model.experts = 2;
+  problem.data = &toy.data;
+  stats::HmcSettings settings;
+  settings.chains = 2;
+  settings.warmup = 6;
+  settings.draws = 4;
+  settings.seed = 3;
+  const stats::PosteriorDraws planned = stats::sample_posterior_gpu(context(), problem, settings);
+  if (context().info().max_loop_iterations > 0) {
+    EXPECT_GT(planned.dispatches, 1u + settings.warmup + settings.draws);
+  }
+  const std::vector<uint8_t> free = stats::default_free_mask(problem.model);
+  for (uint32_t c = 0; c < planned.chains; ++c) {
+    for (uint32_t t = 0; t < planned.draws; ++t) {
+      std::vector<double> theta(planned.parameters);
+      for (uint32_t q = 0; q < planned.parameters; ++q) theta[q] = planned.value(c, t, q);
+      const double reference = stats::log_posterior(problem.model, toy.data, theta, free);
+      // float sums over 20,000 rows: relative 1e-4.
+      EXPECT_NEAR(planned.log_density[size_t{c} * planned.draws + t], reference,
+                  1e-4 * std::abs(reference))
+          << "chain " << c << " draw " << t;
+    }
+  }
+  settings.max_steps_per_dispatch = 1;
+  const stats::PosteriorDraws single = stats::sample_posterior_gpu(context(), problem, settings);
+  EXPECT_EQ(planned.values, single.values);
 }
 
 TEST_F(BayesSampler, RejectsInconsistentProblems) {
