@@ -57,6 +57,8 @@ vkmoe_shader(gemm_shuffle_q4_k gemm_shuffle.comp DEFINES WEIGHT_Q4_K=1)
 # specialization constants).
 vkmoe_shader(stats_lse stats_lse.comp)
 vkmoe_shader(stats_lm stats_lm.comp)
+# Statistics lab II: HMC for the Bayesian softmax-gated Gaussian MoE.
+vkmoe_shader(stats_hmc stats_hmc.comp)
 vkmoe_shader(moe_router moe_router.comp)
 # Expert-batched GEMM of a MoE layer (rows gathered by routing list, grid z = expert).
 vkmoe_shader(moe_gemm_f32 gemm.comp DEFINES WEIGHT_F32=1 EXPERTS=1)

@@ -2,6 +2,7 @@
 //   simulate  write a simulated data set as CSV
 //   lse       least-squares fits on the GPU, with Voronoi losses against the truth
 //   rates     a sweep of n on a log grid, log-log slopes with 95% intervals, CSV and SVG
+//   sample    posterior sampling with HMC on the GPU (tools/cmd_stats_sample.cpp)
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -19,6 +20,8 @@
 
 namespace vkmoe::cli {
 
+int run_stats_sample(std::span<const std::string> args);
+
 namespace {
 
 constexpr const char* kUsage =
@@ -26,6 +29,8 @@ constexpr const char* kUsage =
     "       vkmoe stats lse --spec FILE --n N[,N...] [--k K] [--replications R] [fit options]\n"
     "       vkmoe stats rates --spec FILE [--k K] [--n-min 1000] [--n-max 100000] [--points 10]\n"
     "                         [--replications 20] [--out PREFIX] [fit options]\n"
+    "       vkmoe stats sample --spec FILE --n N [--k K] [--chains C] [--warmup W] [--draws D] "
+    "...\n"
     "fit options: --atoms 1 (lse: print fitted atoms) --random-starts S (1) --jitter J (0.1, "
     "near-truth start) --adam-iterations A\n"
     "             (1000) --learning-rate L (0.02) --lm-iterations M (60) --seed S (1)\n";
@@ -235,6 +240,7 @@ int run_stats(std::span<const std::string> args) {
   if (sub == "simulate") return run_simulate(args.subspan(1));
   if (sub == "lse") return run_lse(args.subspan(1));
   if (sub == "rates") return run_rates(args.subspan(1));
+  if (sub == "sample") return run_stats_sample(args.subspan(1));
   throw Error("unknown stats command '" + sub + "'\n" + kUsage);
 }
 

@@ -62,7 +62,8 @@ const Command kCommands[] = {
      "[--link mc|probit] [--samples S] [--seed S] [--json] [--svg R.svg]   MAP and Bayesian-MoE "
      "side by side",
      vkmoe::cli::run_eval},
-    {"stats", "vkmoe stats simulate|lse|rates --spec FILE ...   softmax-gated MoE regression lab",
+    {"stats",
+     "vkmoe stats simulate|lse|rates|sample --spec FILE ...   softmax-gated MoE regression lab",
      vkmoe::cli::run_stats},
 };
 

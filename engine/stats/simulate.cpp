@@ -1,5 +1,8 @@
 #include "engine/stats/simulate.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "engine/stats/counter_rng.h"
 
 namespace vkmoe::stats {
@@ -25,6 +28,40 @@ Dataset simulate(const RegressionSpec& spec, uint32_t samples, uint32_t replicat
     float* row = data.rows.data() + size_t{i} * data.stride();
     for (uint32_t j = 0; j < d; ++j) row[j] = static_cast<float>(x[j]);
     row[d] = static_cast<float>(y);
+  }
+  return data;
+}
+
+Dataset simulate_mixture(const RegressionSpec& spec, uint32_t samples, uint32_t replication,
+                         uint64_t seed) {
+  const MoeModel& truth = spec.truth;
+  const uint32_t d = truth.dimension, k = truth.experts();
+  // The covariates and noise are those of simulate(); the response is replaced.
+  Dataset data = simulate(spec, samples, replication, seed);
+  const uint64_t stream = (uint64_t{replication} << 32) | samples;
+  const CounterRng noise(seed, stream * 2 + 1);
+  const CounterRng choice(seed, ~stream);
+  std::vector<double> weight(k);
+  for (uint32_t s = 0; s < samples; ++s) {
+    float* row = data.rows.data() + size_t{s} * data.stride();
+    double largest = -INFINITY;
+    for (uint32_t i = 0; i < k; ++i) {
+      double g = truth.atoms[i].gate_bias;
+      for (uint32_t j = 0; j < d; ++j) g += truth.atoms[i].gate_slope[j] * row[j];
+      weight[i] = g;
+      largest = std::max(largest, g);
+    }
+    double total = 0;
+    for (double& w : weight) total += (w = std::exp(w - largest));
+    // Inverse CDF of the categorical gate distribution.
+    double u = choice.uniform(s) * total;
+    uint32_t z = 0;
+    while (z + 1 < k && u >= weight[z]) u -= weight[z++];
+    const ExpertAtom& atom = truth.atoms[z];
+    double value = atom.expert_bias;
+    for (uint32_t j = 0; j < d; ++j) value += atom.expert_slope[j] * row[j];
+    row[d] = static_cast<float>(expert_value(truth.family, truth.degree, value).value +
+                                spec.noise_sigma * noise.normal(s));
   }
   return data;
 }

@@ -1,4 +1,5 @@
-// Samples (X, Y) from a RegressionSpec: X uniform on the box, Y = f_G*(X) + N(0, sigma^2).
+// Samples (X, Y) from a RegressionSpec: X uniform on the box, Y = f_G*(X) + N(0, sigma^2)
+// (the deterministic MoE regression), or from the Gaussian mixture of experts.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +22,12 @@ struct Dataset {
 // Data set `replication` of size n under `seed`: the same arguments give the same data.
 // Different n or replications use independent streams.
 Dataset simulate(const RegressionSpec& spec, uint32_t samples, uint32_t replication, uint64_t seed);
+
+// The Gaussian mixture of experts the Bayesian lab (bayes_model.h) models: X uniform on the box,
+// an expert Z = i with probability softmax_i(beta1 . X + beta0), then Y = h(X, eta_Z) +
+// N(0, sigma^2) (one sigma for all experts). Streams as simulate(), plus one for Z.
+Dataset simulate_mixture(const RegressionSpec& spec, uint32_t samples, uint32_t replication,
+                         uint64_t seed);
 
 // A fixed set of points uniform on the box, for integrals over X (the L2 function error).
 std::vector<double> box_points(const RegressionSpec& spec, uint32_t count, uint64_t seed);

@@ -65,5 +65,33 @@ TEST(Simulate, CovariatesFillTheBoxUniformly) {
   EXPECT_NEAR(below / 20000.0, 0.5, 0.015);
 }
 
+TEST(Simulate, MixtureResponsesComeFromOneExpertChosenByTheGates) {
+  // Noiseless: every response is exactly one expert's value; the share of expert 0 matches the
+  // mean gate probability (binomial, 4 standard errors).
+  const RegressionSpec spec = two_sigmoid_experts(0.0);
+  const uint32_t n = 4000;
+  const Dataset data = simulate_mixture(spec, n, 0, 3);
+  EXPECT_EQ(simulate_mixture(spec, n, 0, 3).rows, data.rows);
+  double chosen = 0, expected = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    const float* row = data.row(i);
+    double value[2], gate[2];
+    for (uint32_t e = 0; e < 2; ++e) {
+      const ExpertAtom& atom = spec.truth.atoms[e];
+      gate[e] = atom.gate_bias + atom.gate_slope[0] * row[0] + atom.gate_slope[1] * row[1];
+      value[e] = expert_value(spec.truth.family, 1,
+                              atom.expert_bias + atom.expert_slope[0] * row[0] +
+                                  atom.expert_slope[1] * row[1])
+                     .value;
+    }
+    const bool first = std::abs(row[2] - value[0]) < 1e-6;
+    EXPECT_TRUE(first || std::abs(row[2] - value[1]) < 1e-6) << "row " << i;
+    chosen += first ? 1 : 0;
+    expected += 1 / (1 + std::exp(gate[1] - gate[0]));
+  }
+  const double p = expected / n;
+  EXPECT_NEAR(chosen / n, p, 4 * std::sqrt(p * (1 - p) / n));
+}
+
 }  // namespace
 }  // namespace vkmoe::stats

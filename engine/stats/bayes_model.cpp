@@ -1,0 +1,69 @@
+#include "engine/stats/bayes_model.h"
+
+#include <cmath>
+
+#include "engine/vk/error.h"
+
+namespace vkmoe::stats {
+
+void validate_model(const BayesMoe& model) {
+  if (model.experts == 0 || model.experts > kMaxExperts) {
+    throw Error("bayes: experts must be 1.." + std::to_string(kMaxExperts) + ", got " +
+                std::to_string(model.experts));
+  }
+  if (model.dimension == 0 || model.dimension > kMaxDimension) {
+    throw Error("bayes: dimension must be 1.." + std::to_string(kMaxDimension) + ", got " +
+                std::to_string(model.dimension));
+  }
+  const BayesPrior& prior = model.prior;
+  const auto positive = [](double v) { return std::isfinite(v) && v > 0; };
+  if (!positive(prior.gate_sd) || !positive(prior.expert_sd) || !positive(prior.noise_shape) ||
+      !positive(prior.noise_scale)) {
+    throw Error("bayes: prior scales and the inverse-gamma shape and scale must be positive");
+  }
+}
+
+std::vector<uint8_t> default_free_mask(const BayesMoe& model) {
+  std::vector<uint8_t> free(model.parameters(), 1);
+  const uint32_t last = model.experts - 1;
+  for (uint32_t j = 0; j <= model.dimension; ++j) free[model.gate_slope(last) + j] = 0;
+  return free;
+}
+
+std::vector<std::string> parameter_names(const BayesMoe& model) {
+  std::vector<std::string> names;
+  for (uint32_t i = 0; i < model.experts; ++i) {
+    const std::string atom = "[" + std::to_string(i) + "]";
+    for (uint32_t j = 0; j < model.dimension; ++j) {
+      names.push_back("beta1" + atom + "[" + std::to_string(j) + "]");
+    }
+    names.push_back("beta0" + atom);
+    for (uint32_t j = 0; j < model.dimension; ++j) {
+      names.push_back("a" + atom + "[" + std::to_string(j) + "]");
+    }
+    names.push_back("b" + atom);
+    names.push_back("log_sigma2" + atom);
+  }
+  return names;
+}
+
+MoeModel regression_atoms(const BayesMoe& model, std::span<const double> theta) {
+  MoeModel out;
+  out.family = model.family;
+  out.degree = model.degree;
+  out.dimension = model.dimension;
+  const uint32_t d = model.dimension;
+  for (uint32_t i = 0; i < model.experts; ++i) {
+    ExpertAtom atom;
+    atom.gate_slope.assign(theta.begin() + model.gate_slope(i),
+                           theta.begin() + model.gate_slope(i) + d);
+    atom.gate_bias = theta[model.gate_bias(i)];
+    atom.expert_slope.assign(theta.begin() + model.expert_slope(i),
+                             theta.begin() + model.expert_slope(i) + d);
+    atom.expert_bias = theta[model.expert_bias(i)];
+    out.atoms.push_back(std::move(atom));
+  }
+  return out;
+}
+
+}  // namespace vkmoe::stats
