@@ -42,7 +42,8 @@ MultipleChoiceScorer::MultipleChoiceScorer(vk::Context& context, const model::Mo
 }
 
 std::vector<float> MultipleChoiceScorer::feed(const std::vector<TokenId>& tokens,
-                                              uint32_t first_position, bool all) {
+                                              uint32_t first_position, bool all,
+                                              std::vector<float>* hidden) {
   std::vector<float> logits;
   for (std::size_t at = 0; at < tokens.size(); at += kChunk) {
     const std::size_t n = std::min(kChunk, tokens.size() - at);
@@ -50,7 +51,14 @@ std::vector<float> MultipleChoiceScorer::feed(const std::vector<TokenId>& tokens
     model::ForwardRequest request{std::span(tokens).subspan(at, n),
                                   first_position + static_cast<uint32_t>(at),
                                   all ? model::LogitsFor::kAll : model::LogitsFor::kLast};
-    std::vector<float> part = model::forward(context_, weights_, cache_, request);
+    std::vector<float> part;
+    if (hidden != nullptr && last_chunk && !all) {
+      model::ForwardOutput o = model::forward_with_hidden(context_, weights_, cache_, request);
+      part = std::move(o.logits);
+      *hidden = std::move(o.final_hidden);
+    } else {
+      part = model::forward(context_, weights_, cache_, request);
+    }
     if (all || last_chunk) logits.insert(logits.end(), part.begin(), part.end());
   }
   return logits;
@@ -77,28 +85,50 @@ double MultipleChoiceScorer::continuation_log_likelihood(const ChoiceTokens& cho
   return sum;
 }
 
-ScoredItem MultipleChoiceScorer::score(const TokenizedItem& item) {
+void MultipleChoiceScorer::check_fits(const TokenizedItem& item) const {
   if (item.choices.empty()) throw Error("item '" + item.id + "' has no choices");
   if (item.max_tokens() > cache_.capacity()) {
     throw Error("item '" + item.id + "' needs " + std::to_string(item.max_tokens()) +
                 " positions but the scorer's KV cache holds " + std::to_string(cache_.capacity()));
   }
+}
+
+MultipleChoiceScorer::LabelForward MultipleChoiceScorer::label_forward(const TokenizedItem& item) {
+  check_fits(item);
+  const bool one_token =
+      std::all_of(item.choices.begin(), item.choices.end(),
+                  [](const ChoiceTokens& c) { return c.continuation.size() == 1; });
+  if (!item.shared_context() || !one_token) {
+    throw Error("item '" + item.id +
+                "' is not an answer-label item (its choices need one shared prompt and one label "
+                "token each)");
+  }
+  LabelForward out;
+  const std::vector<float> logits = feed(item.choices.front().context, 0, false, &out.hidden);
+  for (const ChoiceTokens& choice : item.choices) {
+    const TokenId label = choice.continuation.front();
+    if (label >= logits.size()) {
+      throw Error("item '" + item.id + "': label token " + std::to_string(label) +
+                  " is outside the vocabulary (" + std::to_string(logits.size()) + ")");
+    }
+    out.logits.push_back(static_cast<double>(logits[label]));
+  }
+  return out;
+}
+
+ScoredItem MultipleChoiceScorer::score(const TokenizedItem& item) {
+  check_fits(item);
   ScoredItem out;
   out.id = item.id;
   out.answer = item.answer;
-  const bool shared = item.shared_context();
-  std::vector<float> context_logits;
-  for (std::size_t c = 0; c < item.choices.size(); ++c) {
-    const ChoiceTokens& choice = item.choices[c];
-    if (c == 0 || !shared) context_logits = feed(choice.context, 0, false);
-    if (method_ == ScoringMethod::kAnswerLabels) {
-      const TokenId label = choice.continuation.front();
-      if (label >= context_logits.size()) {
-        throw Error("item '" + item.id + "': label token " + std::to_string(label) +
-                    " is outside the vocabulary (" + std::to_string(context_logits.size()) + ")");
-      }
-      out.scores.push_back(static_cast<double>(context_logits[label]));
-    } else {
+  if (method_ == ScoringMethod::kAnswerLabels) {
+    out.scores = label_forward(item).logits;
+  } else {
+    const bool shared = item.shared_context();
+    std::vector<float> context_logits;
+    for (std::size_t c = 0; c < item.choices.size(); ++c) {
+      const ChoiceTokens& choice = item.choices[c];
+      if (c == 0 || !shared) context_logits = feed(choice.context, 0, false);
       out.scores.push_back(continuation_log_likelihood(choice, context_logits));
     }
   }

@@ -39,10 +39,23 @@ class MultipleChoiceScorer {
   // outside the model's vocabulary.
   ScoredItem score(const TokenizedItem& item);
 
+  // An answer-label item's one forward: the label logits (ScoredItem::scores) and the
+  // final-norm output at the scoring position (lm_head's input, f32 [H]). score() uses it too,
+  // so last-layer methods start from the very numbers the MAP row reports. Throws Error for an
+  // item whose choices do not share one context or whose continuations are not one token.
+  struct LabelForward {
+    std::vector<double> logits;  // [C]
+    std::vector<float> hidden;   // [H]
+  };
+  LabelForward label_forward(const TokenizedItem& item);
+
  private:
   // Feeds `tokens` at `first_position` in chunks; the logits of the last position, or of every
-  // position when `all` (rows back to back).
-  std::vector<float> feed(const std::vector<TokenId>& tokens, uint32_t first_position, bool all);
+  // position when `all` (rows back to back). `hidden`, when not null, receives the last
+  // position's final-norm output.
+  std::vector<float> feed(const std::vector<TokenId>& tokens, uint32_t first_position, bool all,
+                          std::vector<float>* hidden = nullptr);
+  void check_fits(const TokenizedItem& item) const;
   double continuation_log_likelihood(const ChoiceTokens& choice,
                                      const std::vector<float>& context_logits);
 

@@ -9,9 +9,12 @@
 #include "engine/vk/stream.h"
 
 namespace vkmoe::model {
+namespace {
 
-std::vector<float> forward(vk::Context& context, const ModelWeights& weights, KvCache& cache,
-                           const ForwardRequest& request) {
+// The forward; `hidden` (when not null) receives the final-norm rows. Plain forward() leaves it
+// out so decode does not pay for a second download per token.
+std::vector<float> run_forward(vk::Context& context, const ModelWeights& weights, KvCache& cache,
+                               const ForwardRequest& request, std::vector<float>* hidden) {
   const ModelConfig& c = weights.config;
   const auto T = static_cast<uint32_t>(request.tokens.size());
   const uint32_t p0 = request.first_position;
@@ -69,6 +72,10 @@ std::vector<float> forward(vk::Context& context, const ModelWeights& weights, Kv
   std::vector<float> out(uint64_t{rows} * V);
   uint32_t status = 0;
   stream.download(logits.span(), out.data(), out.size() * sizeof(float));
+  if (hidden != nullptr) {
+    hidden->resize(uint64_t{rows} * H);
+    stream.download(s.h.span(0, rows * row_bytes), hidden->data(), rows * row_bytes);
+  }
   stream.download(s.status.span(), &status, sizeof status);
   stream.finish();
   if (status != 0) {
@@ -76,6 +83,20 @@ std::vector<float> forward(vk::Context& context, const ModelWeights& weights, Kv
                 " outside the vocabulary");
   }
   cache.set_length(p0 + T);
+  return out;
+}
+
+}  // namespace
+
+std::vector<float> forward(vk::Context& context, const ModelWeights& weights, KvCache& cache,
+                           const ForwardRequest& request) {
+  return run_forward(context, weights, cache, request, nullptr);
+}
+
+ForwardOutput forward_with_hidden(vk::Context& context, const ModelWeights& weights, KvCache& cache,
+                                  const ForwardRequest& request) {
+  ForwardOutput out;
+  out.logits = run_forward(context, weights, cache, request, &out.final_hidden);
   return out;
 }
 

@@ -30,4 +30,14 @@ struct ForwardRequest {
 std::vector<float> forward(vk::Context& context, const ModelWeights& weights, KvCache& cache,
                            const ForwardRequest& request);
 
+struct ForwardOutput {
+  std::vector<float> logits;        // as forward() returns them
+  std::vector<float> final_hidden;  // f32 [rows, H]: the final-norm output, lm_head's input
+};
+
+// forward(), also returning the final-norm output of the rows whose logits it returns (what
+// last-layer methods need), downloaded in the same submit.
+ForwardOutput forward_with_hidden(vk::Context& context, const ModelWeights& weights, KvCache& cache,
+                                  const ForwardRequest& request);
+
 }  // namespace vkmoe::model
