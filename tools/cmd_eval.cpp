@@ -9,8 +9,6 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <optional>
 #include <span>
 #include <string>
@@ -31,7 +29,9 @@
 #include "engine/vk/context.h"
 #include "loaders/dataset.h"
 #include "loaders/load_error.h"
+#include "tools/atomic_text_file.h"
 #include "tools/command_options.h"
+#include "tools/fit_examples.h"
 #include "tools/model_loading.h"
 
 namespace vkmoe::cli {
@@ -75,15 +75,6 @@ bayes::GlmPredictiveOptions predictive_options(const Options& o) {
   return p;
 }
 
-// The example as the predictive reads it: the shared prompt and the C answer-label tokens.
-bayes::FitExample fit_example(const eval::TokenizedItem& t) {
-  bayes::FitExample e;
-  e.prompt.assign(t.choices.front().context.begin(), t.choices.front().context.end());
-  for (const eval::ChoiceTokens& c : t.choices) e.answers.push_back(c.continuation.front());
-  e.label = t.answer;
-  return e;
-}
-
 json metrics_json(const eval::ClassificationMetrics& m) {
   return {{"n", m.examples},           {"accuracy", m.accuracy}, {"ece", m.ece},
           {"ece_bins", m.bins.size()}, {"nll", m.nll},           {"brier", m.brier}};
@@ -118,18 +109,6 @@ std::vector<std::vector<double>> sampled_probabilities(
   }
   sampler.restore();
   return mean;
-}
-
-// Written beside the target and renamed, so a reader never sees half a file.
-void write_text(const std::filesystem::path& path, const std::string& text) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f || !(f << text) || !f.flush()) {
-      throw LoadError(path.string() + ": cannot write the reliability diagram");
-    }
-  }
-  std::filesystem::rename(tmp, path);
 }
 
 int run(const Options& o) {
@@ -197,7 +176,7 @@ int run(const Options& o) {
   if (!o.svg.empty()) {
     std::vector<eval::ReliabilityPanel> panels{{"MAP", map}};
     if (bayes) panels.push_back({"Bayesian-MoE (" + o.predictive + ")", *bayes});
-    write_text(o.svg, eval::reliability_svg(panels));
+    write_text_atomically(o.svg, eval::reliability_svg(panels), "the reliability diagram");
   }
   if (o.as_json) {
     json out = {{"model", o.model},

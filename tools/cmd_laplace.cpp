@@ -21,6 +21,7 @@
 #include "loaders/dataset.h"
 #include "loaders/load_error.h"
 #include "tools/command_options.h"
+#include "tools/fit_examples.h"
 #include "tools/model_loading.h"
 
 namespace vkmoe::cli {
@@ -43,20 +44,14 @@ struct Options {
   bool per_layer = false, resume = false;
 };
 
-// Items as the fit reads them: the shared prompt and the C answer-label tokens.
-std::vector<bayes::FitExample> fit_examples(const std::vector<MultipleChoiceItem>& items,
-                                            const Tokenizer& tokenizer) {
-  std::vector<bayes::FitExample> examples;
+// Items as the fit reads them: tokenized for answer-label scoring.
+std::vector<bayes::FitExample> tokenized_examples(const std::vector<MultipleChoiceItem>& items,
+                                                  const Tokenizer& tokenizer) {
+  std::vector<eval::TokenizedItem> tokenized;
   for (const MultipleChoiceItem& item : items) {
-    const eval::TokenizedItem t =
-        eval::tokenize_item(item, tokenizer, eval::ScoringMethod::kAnswerLabels);
-    bayes::FitExample e;
-    e.prompt.assign(t.choices.front().context.begin(), t.choices.front().context.end());
-    for (const eval::ChoiceTokens& c : t.choices) e.answers.push_back(c.continuation.front());
-    e.label = t.answer;
-    examples.push_back(std::move(e));
+    tokenized.push_back(eval::tokenize_item(item, tokenizer, eval::ScoringMethod::kAnswerLabels));
   }
-  return examples;
+  return fit_examples(tokenized);
 }
 
 void print_progress(const bayes::FitProgress& p) {
@@ -101,9 +96,9 @@ int run_fit(const Options& o) {
   const ModelFiles files = open_model_with_weights(o.model);
   f.layers = bayes::select_layers(o.layers, files.config);
   const Tokenizer tokenizer = open_model_tokenizer(files, o.tokenizer, "laplace fit");
-  const std::vector<bayes::FitExample> examples = fit_examples(items, tokenizer);
+  const std::vector<bayes::FitExample> examples = tokenized_examples(items, tokenizer);
   if (by_validation) {
-    f.validation = fit_examples(read_multiple_choice_jsonl(o.val, format), tokenizer);
+    f.validation = tokenized_examples(read_multiple_choice_jsonl(o.val, format), tokenizer);
   }
   bayes::check_laplace_fit_options(f);
 

@@ -17,6 +17,7 @@ int run_stats(std::span<const std::string> args);
 int run_plan(std::span<const std::string> args);
 int run_laplace(std::span<const std::string> args);
 int run_eval(std::span<const std::string> args);
+int run_demo(std::span<const std::string> args);
 
 }  // namespace vkmoe::cli
 
@@ -25,6 +26,11 @@ namespace {
 using vkmoe::cli::Command;
 
 const Command kCommands[] = {
+    {"demo",
+     "vkmoe demo [--models DIR] [--data DIR] [--out demo] [--train-limit N] [--eval-limit N] "
+     "[--samples S] [--json]   the whole pipeline on the shipped demo model: Bayesian-MoE vs "
+     "MAP, temperature scaling, last-layer Laplace, deep ensemble; demo/report.html",
+     vkmoe::cli::run_demo},
     {"devices", "vkmoe devices                      one line per Vulkan device",
      vkmoe::cli::run_devices},
     {"info",

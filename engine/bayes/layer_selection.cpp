@@ -14,21 +14,34 @@ bool parse_index(std::string_view text, std::int64_t& out) {
   return !text.empty() && ec == std::errc() && end == text.data() + text.size() && out >= 0;
 }
 
-}  // namespace
-
-std::vector<std::int64_t> select_layers(std::string_view text, const ModelConfig& config) {
+std::vector<std::int64_t> moe_layers(const ModelConfig& config) {
   std::vector<std::int64_t> moe;
   for (std::int64_t l = 0; l < config.num_layers; ++l) {
     if (config.is_moe(l)) moe.push_back(l);
   }
+  return moe;
+}
+
+}  // namespace
+
+std::vector<std::int64_t> layer_quarter(int quarter, const ModelConfig& config) {
+  if (quarter < 1 || quarter > 4) {
+    throw BayesError("layer quarter " + std::to_string(quarter) + ": expected 1 to 4");
+  }
+  const std::vector<std::int64_t> moe = moe_layers(config);
+  const std::size_t k = static_cast<std::size_t>(quarter), n = moe.size();
+  return {moe.begin() + static_cast<std::ptrdiff_t>((k - 1) * n / 4),
+          moe.begin() + static_cast<std::ptrdiff_t>(k * n / 4)};
+}
+
+std::vector<std::int64_t> select_layers(std::string_view text, const ModelConfig& config) {
+  const std::vector<std::int64_t> moe = moe_layers(config);
   const std::string quoted = "--layers '" + std::string(text) + "'";
   std::vector<std::int64_t> out;
   if (text == "all") {
     out = moe;
   } else if (text.size() == 2 && text[0] == 'q' && text[1] >= '1' && text[1] <= '4') {
-    const std::size_t k = static_cast<std::size_t>(text[1] - '0'), n = moe.size();
-    out.assign(moe.begin() + static_cast<std::ptrdiff_t>((k - 1) * n / 4),
-               moe.begin() + static_cast<std::ptrdiff_t>(k * n / 4));
+    out = layer_quarter(text[1] - '0', config);
   } else {
     const std::size_t dash = text.find('-');
     std::int64_t first = 0, last = 0;

@@ -17,6 +17,11 @@ namespace vkmoe::bayes {
 // form, a range outside the model or backwards, or a selection without MoE layers.
 std::vector<std::int64_t> select_layers(std::string_view text, const ModelConfig& config);
 
+// The MoE layer indices of quarter `quarter` (1..4), ascending; empty when the model has too
+// few MoE layers for that quarter to hold one (e.g. q1 of a two-layer model). Throws BayesError
+// for a quarter outside 1..4.
+std::vector<std::int64_t> layer_quarter(int quarter, const ModelConfig& config);
+
 // "0-23" for a contiguous run, "1,3,5" otherwise; "" for none.
 std::string describe_layers(const std::vector<std::int64_t>& layers);
 

@@ -2,34 +2,13 @@
 
 #include <cstdio>
 
+#include "engine/eval/xml_escape.h"
+
 namespace vkmoe::eval {
 
 namespace {
 
 constexpr double kPanel = 320, kMargin = 40, kTitle = 30;
-
-std::string xml_escaped(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 std::string format(const char* pattern, double a, double b, double c, double d) {
   char buffer[256];

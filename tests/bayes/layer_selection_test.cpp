@@ -42,6 +42,18 @@ TEST(LayerSelection, QuartersSplitTheMoeLayersInDepthOrder) {
   EXPECT_EQ(total, 27u);
 }
 
+TEST(LayerSelection, QuartersOfFewLayersMayBeEmpty) {
+  const ModelConfig two = layered(2, 0);  // quarters ⌊(k−1)·2/4⌋ ≤ j < ⌊k·2/4⌋: {}, {0}, {}, {1}
+  EXPECT_TRUE(layer_quarter(1, two).empty());
+  EXPECT_EQ(layer_quarter(2, two), range(0, 0));
+  EXPECT_TRUE(layer_quarter(3, two).empty());
+  EXPECT_EQ(layer_quarter(4, two), range(1, 1));
+  EXPECT_EQ(layer_quarter(3, layered(4, 0)), range(2, 2));
+  EXPECT_THROW(select_layers("q1", two), BayesError);  // --layers still refuses an empty one
+  EXPECT_THROW(layer_quarter(0, two), BayesError);
+  EXPECT_THROW(layer_quarter(5, two), BayesError);
+}
+
 TEST(LayerSelection, RangesAreInclusiveAndSkipDenseLayers) {
   const ModelConfig deepseek = layered(28, 1);
   EXPECT_EQ(select_layers("0-3", deepseek), range(1, 3));

@@ -1,6 +1,7 @@
 // The per-example GLM predictive of a posterior (engine/bayes/predictive.h) on a hand-made
 // posterior with no eigenpairs, where P = λI and Σ_cc' = Σ_e ⟨J_c, J_c'⟩/λ_layer(e) by hand:
-// per-layer λ, an override, seeds per example, and Jacobians for an expert the posterior lacks.
+// per-layer λ, an override, seeds per example, the layer ablation, and Jacobians for an expert
+// the posterior lacks.
 #include "engine/bayes/predictive.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "engine/bayes/bayes_error.h"
+#include "engine/bayes/layer_ablation.h"
 
 namespace vkmoe::bayes {
 namespace {
@@ -62,6 +64,24 @@ TEST(GlmPredictive, SeedsDifferPerExampleAndRepeat) {
   o.integration.seed = 9;
   EXPECT_EQ(glm_predictive(p, example(), o, 5), glm_predictive(p, example(), o, 5));
   EXPECT_NE(glm_predictive(p, example(), o, 5), glm_predictive(p, example(), o, 6));
+}
+
+// Leaving layer 3 (position 1, λ = 4) out leaves Σ = ⟨J, J⟩/λ_layer1 = 2/1 on the diagonal.
+TEST(GlmPredictive, LayerAblationDropsTheLeftOutLayersBlocks) {
+  const Posterior p = two_layer_posterior();
+  const std::vector<std::int64_t> decoder{3, 7};  // 7: a layer the posterior does not treat
+  const std::vector<std::size_t> left_out = posterior_positions(p, decoder);
+  EXPECT_EQ(left_out, (std::vector<std::size_t>{1}));
+  const ValidationJacobians kept = without_layers(example(), left_out);
+  ASSERT_EQ(kept.experts.size(), 1u);
+  EXPECT_EQ(kept.experts[0].layer, 0u);
+  EXPECT_EQ(kept.mean, example().mean);
+  GlmPredictiveOptions o;
+  o.integration.method = LogitIntegration::kProbit;
+  EXPECT_EQ(
+      glm_predictive(p, kept, o),
+      predictive_probabilities(example().mean, std::vector<double>{2, 0, 0, 2}, o.integration));
+  EXPECT_EQ(without_layers(example(), {}).experts.size(), 2u);
 }
 
 TEST(GlmPredictive, RefusesWhatThePosteriorLacks) {
