@@ -20,6 +20,7 @@
 #include "engine/vk/context.h"
 #include "loaders/dataset.h"
 #include "loaders/load_error.h"
+#include "tools/bayes_predictions.h"
 #include "tools/command_options.h"
 #include "tools/model_loading.h"
 
@@ -42,22 +43,6 @@ struct Options {
   std::string checkpoint_every = "0", fold_every = "64", stop_after = "0";
   bool per_layer = false, resume = false;
 };
-
-// Items as the fit reads them: the shared prompt and the C answer-label tokens.
-std::vector<bayes::FitExample> fit_examples(const std::vector<MultipleChoiceItem>& items,
-                                            const Tokenizer& tokenizer) {
-  std::vector<bayes::FitExample> examples;
-  for (const MultipleChoiceItem& item : items) {
-    const eval::TokenizedItem t =
-        eval::tokenize_item(item, tokenizer, eval::ScoringMethod::kAnswerLabels);
-    bayes::FitExample e;
-    e.prompt.assign(t.choices.front().context.begin(), t.choices.front().context.end());
-    for (const eval::ChoiceTokens& c : t.choices) e.answers.push_back(c.continuation.front());
-    e.label = t.answer;
-    examples.push_back(std::move(e));
-  }
-  return examples;
-}
 
 void print_progress(const bayes::FitProgress& p) {
   constexpr int kWidth = 30;
