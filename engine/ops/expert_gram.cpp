@@ -74,7 +74,7 @@ void expert_gram(vk::Stream& stream, const ExpertGramArgs& args) {
                                   {bc.span, vk::Access::read_write},
                                   {bn.span, vk::Access::read},
                                   {bl.span, vk::Access::read}};
-  // One loop trip per 4 rows of every pass; drivers that bound loop iterations get the lists in
+  // One loop trip per 8 rows of every pass; drivers that bound loop iterations get the lists in
   // parts.
   const uint32_t per_dispatch =
       device.max_loop_iterations ? std::max<uint32_t>(1, device.max_loop_iterations / 2 / a.passes)
