@@ -8,8 +8,9 @@
 //   G_e += Σ_passes Σ g gᵀ over the same entries    (g: ∂loss/∂(down_proj output), routing
 //                                                   weight included)
 //   M_e += the number of those routing entries      (once per example, not per pass)
-// into f32 device chunks — one expert_gram dispatch per layer for A and one for G, the latter over
-// the g of every pass (copied side by side after each backward). Normalisation: for the exact
+// into f32 device chunks — one expert_gram dispatch per layer (per part of its experts that fits
+// one binding) for A and one for G, the latter over the g of every pass, copied side by side
+// after each backward. Normalisation: for the exact
 // Fisher the passes carry targets √p_c·e_c, so the pass sum is Σ_c p_c g(e_c) g(e_c)ᵀ, the
 // expectation of g gᵀ over y ~ p — one expected outer product per routed token occurrence, like
 // mc's single sample and empirical's true label. A and G are thus both sums over the same M
@@ -20,7 +21,8 @@
 // fold() downloads each chunk an example reached, one expert at a time, merges it into that
 // expert's ExpertFactorStream (rank r) and starts a fresh chunk. Host memory is therefore
 // O(experts·(H + I)·r) plus one expert's chunk; the device holds one f32 chunk per treated
-// expert, experts·(H² + I²)·4 bytes.
+// expert, experts·(H² + I²)·4 bytes, and per treated layer the g of an example's passes,
+// passes·tokens·top_k·H·4 bytes.
 #pragma once
 
 #include <cstdint>
@@ -89,7 +91,7 @@ class KfacAccumulator {
   std::vector<std::int64_t> layers_;
   std::int64_t h_ = 0, i_ = 0, experts_ = 0;
   std::vector<std::vector<ExpertFactorStream>> streams_;
-  std::vector<Chunk> chunks_;  // per treated layer
+  std::vector<Chunk> chunks_;         // per treated layer
   std::vector<vk::Buffer> lists_;     // per treated layer: the routing lists, sorted
   std::vector<vk::Buffer> g_passes_;  // per treated layer: f32 [passes, entries, H], the g's
   uint32_t experts_per_part_ = 1;
