@@ -1,8 +1,10 @@
 #version 450
-// The Kronecker factors of KFAC for one routed expert: C (+)= Σ_r x_r x_rᵀ over the rows r
+// The Kronecker factors of KFAC for the routed experts: C_e (+)= Σ_r x_r x_rᵀ over the rows r
 // routed to expert e (the first counts[e] entries of its routing list from moe_router), with
 // x_r = row lists[e][r] of X — the down_proj inputs a (factor A) or the output gradients g
-// (factor G) of each routing entry. f32 throughout.
+// (factor G) of each routing entry. X may hold several passes (the backward passes of one
+// example, each a block of pass_stride rows): an entry's row in every block counts. Grid z is
+// the expert, so one dispatch covers every expert of a layer. f32 throughout.
 //
 // Laid out like gemm_shuffle.comp (the contraction runs over gathered rows instead of a
 // contiguous k): a workgroup is one subgroup of SG invocations computing an (SG * RI) x
@@ -11,11 +13,11 @@
 // 16-byte loads (rows start on a multiple of 4 elements; the launcher checks) — and
 // subgroupShuffle hands every i value to all invocations, so a few loads feed SG * RI * TJ
 // FMAs. On CPU devices, where a load whose address differs between lanes is a loop over the
-// lanes, the wide loads are what makes it fast. C is symmetric: tiles wholly below the diagonal exit at once, and
-// a tile writes C[i][j] and its mirror C[j][i] for i <= j only, so every element is written
-// exactly once per dispatch (accumulation needs no atomics).
+// lanes, the wide loads are what makes it fast. C is symmetric: tiles wholly below the
+// diagonal exit at once, and a tile writes C[i][j] and its mirror C[j][i] for i <= j only, so
+// every element is written exactly once per dispatch (accumulation needs no atomics).
 //
-// Rows [row_begin, row_end) of the list are covered per dispatch; the launcher splits long
+// Rows [row_begin, row_end) of each list are covered per dispatch; the launcher splits long
 // lists over several dispatches on drivers that bound loop iterations.
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_shuffle : require
@@ -27,7 +29,9 @@ layout(constant_id = 2) const uint RI = 2;  // i values loaded per invocation (S
 layout(constant_id = 3) const uint VECTOR = 0;  // 1: 16-byte loads (RI, TJ multiples of 4)
 
 const uint TILE_I = SG * RI;
-const uint STEP = 4;  // rows of X per loop trip
+// Rows of X per loop trip: 8 FMAs per accumulator load and store, as gemm_shuffle.comp's vector
+// path (on lavapipe about 1.4x the rate of 4 rows at the bench shape).
+const uint STEP = 8;
 const uint TILE_J = SG * TJ;
 
 layout(std430, set = 0, binding = 0) readonly buffer Input { float x[]; };
@@ -40,9 +44,12 @@ layout(push_constant) uniform Push {
   uint n;                  // C is n x n; rows of X hold n values
   uint x_stride;           // elements between rows of X
   uint x_first, c_first;   // first element of each binding (align_binding)
-  uint expert;             // e
+  uint expert_first;       // the expert of grid z = 0
+  uint c_stride;           // elements from one expert's C to the next
   uint list_stride;        // entries per routing list (the number of tokens)
-  uint row_begin, row_end; // the part of the list this dispatch covers
+  uint row_begin, row_end; // the part of each list this dispatch covers
+  uint passes;             // blocks of rows in X
+  uint pass_stride;        // rows from one block to the next
   uint accumulate;         // 1: C += ..., 0: C = ...
 } p;
 
@@ -53,21 +60,26 @@ void main() {
   const uint j0 = gl_WorkGroupID.x * TILE_J;
   const uint i0 = gl_WorkGroupID.y * TILE_I;
   if (j0 + TILE_J <= i0) return;  // every (i, j) of the tile has j < i: the mirror's job
-  const uint rows = min(counts[p.expert], p.row_end);
+  const uint expert = p.expert_first + gl_WorkGroupID.z;
+  const uint rows = min(counts[expert], p.row_end);
   if (p.accumulate == 1 && rows <= p.row_begin) return;
 
   [[unroll]] for (uint t = 0; t < TILE_I * TJ; ++t) acc[t] = 0.0;
   const uint i_first = i0 + lane * RI, j_first = j0 + lane * TJ;
 
-  const uint list_base = p.expert * p.list_stride;
+  const uint list_base = expert * p.list_stride + p.row_begin;
+  // The rows of every pass in turn: virtual row v is list row v % span of pass v / span.
+  const uint span = rows > p.row_begin ? rows - p.row_begin : 0, total = span * p.passes;
   // STEP rows at a time: each accumulator then takes STEP FMAs in a row, read and written once
-  // (the tile has more accumulators than a CPU has registers). Rows past the end of the list
-  // read the last row with their j values set to 0, so they add nothing.
-  for (uint r = p.row_begin; r < rows; r += STEP) {
+  // (the tile has more accumulators than a CPU has registers). Rows past the end read the last
+  // row with their j values set to 0, so they add nothing.
+  for (uint v = 0; v < total; v += STEP) {
     float xi[STEP][RI], xj[STEP][TJ];
     [[unroll]] for (uint u = 0; u < STEP; ++u) {
-      const bool valid = r + u < rows;
-      const uint base = p.x_first + lists[list_base + min(r + u, rows - 1)] * p.x_stride;
+      const bool valid = v + u < total;
+      const uint w = min(v + u, total - 1), pass = w / span;
+      const uint row = lists[list_base + w - pass * span] + pass * p.pass_stride;
+      const uint base = p.x_first + row * p.x_stride;
       if (VECTOR == 1) {
         // n is a multiple of 4 here, so a group of 4 is wholly inside or wholly past n;
         // groups past n read the last group instead and are not stored.
@@ -100,6 +112,7 @@ void main() {
     }
   }
 
+  const uint c_origin = p.c_first + gl_WorkGroupID.z * p.c_stride;
   [[unroll]] for (uint s = 0; s < SG; ++s) {
     [[unroll]] for (uint q = 0; q < RI; ++q) {
       const uint i = i0 + s * RI + q;
@@ -107,10 +120,10 @@ void main() {
         const uint col = j_first + j;
         if (i >= p.n || col >= p.n || col < i) continue;
         const float v = acc[(s * RI + q) * TJ + j];
-        const uint upper = p.c_first + i * p.n + col;
+        const uint upper = c_origin + i * p.n + col;
         c[upper] = p.accumulate == 1 ? c[upper] + v : v;
         if (col != i) {
-          const uint lower = p.c_first + col * p.n + i;
+          const uint lower = c_origin + col * p.n + i;
           c[lower] = p.accumulate == 1 ? c[lower] + v : v;
         }
       }

@@ -74,13 +74,20 @@ vkmoe_shader(moe_gemm_shuffle_q8_0 gemm_shuffle.comp DEFINES WEIGHT_Q8_0=1 EXPER
 vkmoe_shader(moe_gemm_shuffle_q4_0 gemm_shuffle.comp DEFINES WEIGHT_Q4_0=1 EXPERTS=1)
 vkmoe_shader(moe_gemm_shuffle_q4_k gemm_shuffle.comp DEFINES WEIGHT_Q4_K=1 EXPERTS=1)
 vkmoe_shader(moe_combine moe_combine.comp)
-# Backward of nn.Linear for its input: dX (+)= dY . W with W stored [out, in] (plain types).
+# Backward of nn.Linear for its input: dX (+)= dY . W with W stored [out, in] (plain types),
+# tiled and shuffle (CPU devices).
 vkmoe_shader(gemm_transposed_f32 gemm.comp DEFINES WEIGHT_F32=1 WEIGHT_TRANSPOSED=1)
 vkmoe_shader(gemm_transposed_f16 gemm.comp DEFINES WEIGHT_F16=1 WEIGHT_TRANSPOSED=1)
 vkmoe_shader(gemm_transposed_bf16 gemm.comp DEFINES WEIGHT_BF16=1 WEIGHT_TRANSPOSED=1)
 vkmoe_shader(moe_gemm_transposed_f32 gemm.comp DEFINES WEIGHT_F32=1 EXPERTS=1 WEIGHT_TRANSPOSED=1)
 vkmoe_shader(moe_gemm_transposed_f16 gemm.comp DEFINES WEIGHT_F16=1 EXPERTS=1 WEIGHT_TRANSPOSED=1)
 vkmoe_shader(moe_gemm_transposed_bf16 gemm.comp DEFINES WEIGHT_BF16=1 EXPERTS=1 WEIGHT_TRANSPOSED=1)
+vkmoe_shader(gemm_shuffle_transposed_f32 gemm_shuffle.comp DEFINES WEIGHT_F32=1 WEIGHT_TRANSPOSED=1)
+vkmoe_shader(gemm_shuffle_transposed_f16 gemm_shuffle.comp DEFINES WEIGHT_F16=1 WEIGHT_TRANSPOSED=1)
+vkmoe_shader(gemm_shuffle_transposed_bf16 gemm_shuffle.comp DEFINES WEIGHT_BF16=1 WEIGHT_TRANSPOSED=1)
+vkmoe_shader(moe_gemm_shuffle_transposed_f32 gemm_shuffle.comp DEFINES WEIGHT_F32=1 EXPERTS=1 WEIGHT_TRANSPOSED=1)
+vkmoe_shader(moe_gemm_shuffle_transposed_f16 gemm_shuffle.comp DEFINES WEIGHT_F16=1 EXPERTS=1 WEIGHT_TRANSPOSED=1)
+vkmoe_shader(moe_gemm_shuffle_transposed_bf16 gemm_shuffle.comp DEFINES WEIGHT_BF16=1 EXPERTS=1 WEIGHT_TRANSPOSED=1)
 # Decode-time expert GEMV: the expert of each routing entry read on the GPU.
 vkmoe_shader(moe_gemv_f32 gemv.comp DEFINES WEIGHT_F32=1 EXPERTS=1)
 vkmoe_shader(moe_gemv_f16 gemv.comp DEFINES WEIGHT_F16=1 EXPERTS=1)

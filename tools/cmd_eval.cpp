@@ -17,7 +17,6 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/bayes/bayes_error.h"
-#include "engine/bayes/expert_weight_sampler.h"
 #include "engine/bayes/model_fingerprint.h"
 #include "engine/bayes/posterior_file.h"
 #include "engine/bayes/predictive.h"
@@ -30,6 +29,7 @@
 #include "loaders/dataset.h"
 #include "loaders/load_error.h"
 #include "tools/atomic_text_file.h"
+#include "tools/bayes_predictions.h"
 #include "tools/command_options.h"
 #include "tools/fit_examples.h"
 #include "tools/model_loading.h"
@@ -88,29 +88,6 @@ void progress(const char* what, std::size_t done, std::size_t total,
   if (done == total) std::fprintf(stderr, "\n");
 }
 
-// The `mc` predictive: the mean over S weight samples of each item's label probabilities.
-std::vector<std::vector<double>> sampled_probabilities(
-    vk::Context& context, model::ModelWeights& weights, const bayes::Posterior& posterior,
-    const bayes::GlmPredictiveOptions& options, eval::MultipleChoiceScorer& scorer,
-    const std::vector<eval::TokenizedItem>& inputs) {
-  bayes::ExpertWeightSampler sampler(context, weights, posterior, options.prior_precision,
-                                     options.integration.seed);
-  std::vector<std::vector<double>> mean(inputs.size());
-  const auto samples = static_cast<std::size_t>(options.integration.samples);
-  const auto start = std::chrono::steady_clock::now();
-  for (std::size_t s = 0; s < samples; ++s) {
-    sampler.draw(static_cast<std::uint32_t>(s));
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-      const std::vector<double> p = scorer.score(inputs[i]).probabilities;
-      mean[i].resize(p.size(), 0.0);
-      for (std::size_t c = 0; c < p.size(); ++c) mean[i][c] += p[c] / static_cast<double>(samples);
-    }
-    progress("Bayesian-MoE (mc) samples", s + 1, samples, start);
-  }
-  sampler.restore();
-  return mean;
-}
-
 int run(const Options& o) {
   const bayes::GlmPredictiveOptions predictive = predictive_options(o);
   const auto limit = static_cast<std::size_t>(parse_whole("--limit", o.limit));
@@ -151,17 +128,17 @@ int run(const Options& o) {
       progress("MAP", map_p.size(), inputs.size(), start);
     }
     if (posterior && o.predictive == "mc") {
-      bayes_p = sampled_probabilities(context, weights, *posterior, predictive, scorer, inputs);
-    } else if (posterior) {
-      const std::vector<std::int64_t> layers = bayes::posterior_layer_indices(*posterior);
       start = std::chrono::steady_clock::now();
-      for (std::size_t i = 0; i < inputs.size(); ++i) {
-        const bayes::FitExample example = fit_example(inputs[i]);
-        const std::vector<bayes::ValidationJacobians> j = bayes::gather_validation_jacobians(
-            context, weights, std::span<const bayes::FitExample>(&example, 1), layers);
-        bayes_p.push_back(bayes::glm_predictive(*posterior, j.front(), predictive, i));
-        progress("Bayesian-MoE (glm)", bayes_p.size(), inputs.size(), start);
-      }
+      bayes_p = sampled_probabilities(context, weights, *posterior, predictive, scorer, inputs,
+                                      [&](std::size_t done, std::size_t total) {
+                                        progress("Bayesian-MoE (mc) samples", done, total, start);
+                                      });
+    } else if (posterior) {
+      start = std::chrono::steady_clock::now();
+      bayes_p = glm_probabilities(context, weights, *posterior, predictive, inputs,
+                                  [&](std::size_t done, std::size_t total) {
+                                    progress("Bayesian-MoE (glm)", done, total, start);
+                                  });
     }
   }
   if (context.validation_message_count() != 0) {

@@ -20,6 +20,7 @@
 #include "engine/vk/context.h"
 #include "loaders/dataset.h"
 #include "loaders/load_error.h"
+#include "tools/bayes_predictions.h"
 #include "tools/command_options.h"
 #include "tools/fit_examples.h"
 #include "tools/model_loading.h"
@@ -43,16 +44,6 @@ struct Options {
   std::string checkpoint_every = "0", fold_every = "64", stop_after = "0";
   bool per_layer = false, resume = false;
 };
-
-// Items as the fit reads them: tokenized for answer-label scoring.
-std::vector<bayes::FitExample> tokenized_examples(const std::vector<MultipleChoiceItem>& items,
-                                                  const Tokenizer& tokenizer) {
-  std::vector<eval::TokenizedItem> tokenized;
-  for (const MultipleChoiceItem& item : items) {
-    tokenized.push_back(eval::tokenize_item(item, tokenizer, eval::ScoringMethod::kAnswerLabels));
-  }
-  return fit_examples(tokenized);
-}
 
 void print_progress(const bayes::FitProgress& p) {
   constexpr int kWidth = 30;
@@ -96,9 +87,9 @@ int run_fit(const Options& o) {
   const ModelFiles files = open_model_with_weights(o.model);
   f.layers = bayes::select_layers(o.layers, files.config);
   const Tokenizer tokenizer = open_model_tokenizer(files, o.tokenizer, "laplace fit");
-  const std::vector<bayes::FitExample> examples = tokenized_examples(items, tokenizer);
+  const std::vector<bayes::FitExample> examples = fit_examples(items, tokenizer);
   if (by_validation) {
-    f.validation = tokenized_examples(read_multiple_choice_jsonl(o.val, format), tokenizer);
+    f.validation = fit_examples(read_multiple_choice_jsonl(o.val, format), tokenizer);
   }
   bayes::check_laplace_fit_options(f);
 

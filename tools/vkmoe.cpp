@@ -50,8 +50,9 @@ const Command kCommands[] = {
      "labels|continuation] [--limit N] [--json] [--out P.jsonl]   accuracy, ECE, NLL, Brier",
      vkmoe::cli::run_score},
     {"bench",
-     "vkmoe bench kernels|stats|tokenizer [...] | bench -m MODEL [-p 128] [-n 32] [-r 5] [--json]"
-     "   kernels vs. measured peak, fits/s, tokenizer MB/s, model pp/tg tokens/s",
+     "vkmoe bench kernels|stats|tokenizer|laplace [...] | bench -m MODEL [-p 128] [-n 32] [-r 5] "
+     "[--json]   kernels vs. measured peak, fits/s, tokenizer MB/s, Laplace fit/predictive "
+     "rates, model pp/tg tokens/s",
      vkmoe::cli::run_bench},
     {"plan",
      "vkmoe plan -m MODEL_OR_CONFIG [--rank R] [--layers all|q1|q2|q3|q4|A-B]   Bayesian-MoE "

@@ -74,6 +74,14 @@ GemmTiles default_gemm_tiles(const vk::DeviceInfo& device) {
   return baseline_gemm_tiles();
 }
 
+GemmTiles fit_tile_rows(GemmTiles t, uint64_t rows) {
+  if (t.kernel == GemmKernel::shuffle) {
+    const uint64_t row_groups = std::bit_ceil(std::max<uint64_t>(1, (rows + t.wg_m - 1) / t.wg_m));
+    t.tn = static_cast<uint32_t>(std::min<uint64_t>(t.tn, row_groups * t.wg_m));
+  }
+  return t;
+}
+
 void gemm(vk::Stream& stream, const GemmArgs& args) {
   GemmArgs a = args;
   if (a.x_stride == 0) a.x_stride = a.k;
@@ -94,12 +102,7 @@ void gemm(vk::Stream& stream, const GemmArgs& args) {
   }
   GemmTiles t = a.tiles.value_or(default_gemm_tiles(context.info()));
   check_gemm_tiles(context.info(), t);
-  if (t.kernel == GemmKernel::shuffle) {
-    // Few rows (decode, small batches): shrink the tile towards them rather than compute
-    // clamped copies of the last row (powers of two, to keep the pipelines few).
-    const uint64_t row_groups = std::bit_ceil((uint64_t{a.n} + t.wg_m - 1) / t.wg_m);
-    t.tn = static_cast<uint32_t>(std::min<uint64_t>(t.tn, row_groups * t.wg_m));
-  }
+  t = fit_tile_rows(t, a.n);  // few rows: decode, small batches
   const uint32_t tile_m = t.wg_m * t.tm, tile_n = t.wg_n * t.tn;
   const std::string label = "gemm_" + std::string(dtype_name(a.w_type));
   const bool shuffle = t.kernel == GemmKernel::shuffle;

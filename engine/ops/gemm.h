@@ -35,6 +35,10 @@ GemmTiles baseline_gemm_tiles();
 GemmTiles default_gemm_tiles(const vk::DeviceInfo& device);
 // Throws Error naming the problem when `tiles` cannot run on `device`.
 void check_gemm_tiles(const vk::DeviceInfo& device, const GemmTiles& tiles);
+// The shuffle kernel's tile height shrunk towards `rows` (the rows of the product, or an
+// expert's expected share of them): a taller tile computes clamped copies of its last row.
+// Powers of two keep the pipelines few. Tiled tiles come back unchanged.
+GemmTiles fit_tile_rows(GemmTiles tiles, uint64_t rows);
 
 struct GemmArgs {
   vk::BufferSpan x;  // [n rows, k] f32, rows x_stride elements apart

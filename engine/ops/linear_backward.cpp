@@ -10,12 +10,18 @@ namespace vkmoe::ops {
 
 namespace {
 
+// Output columns per invocation of the shuffle kernel backward: one 16-byte load of 16-bit
+// weights (two of f32) per row of W.
+constexpr uint32_t kShuffleColumns = 8;
+
 std::string shape_text(std::string_view kernel, DType type, uint64_t n, uint32_t out, uint32_t in) {
   return std::string(kernel) + "_" + std::string(dtype_name(type)) + " (n " + std::to_string(n) +
          ", out " + std::to_string(out) + ", in " + std::to_string(in) + ")";
 }
 
-// The tiled tiles to use, and the checks every transposed launch makes on its weight type.
+// The tiles to use (the shuffle kernel with 8 consecutive columns per invocation on devices
+// where it is the forward's default, else the baseline tiles), and the checks every transposed
+// launch makes on its weight type.
 GemmTiles backward_tiles(const vk::Context& context, const std::string& what, DType type,
                          const std::optional<GemmTiles>& tiles) {
   if (dtype_is_quantized(type)) {
@@ -25,10 +31,29 @@ GemmTiles backward_tiles(const vk::Context& context, const std::string& what, DT
   if (dtype_needs_16bit_storage(type) && !context.info().storage_buffer_16bit) {
     throw Error(what + ": the device cannot read 16-bit weights (no storageBuffer16BitAccess)");
   }
-  const GemmTiles t = tiles.value_or(baseline_gemm_tiles());
-  if (t.kernel != GemmKernel::tiled) throw Error(what + ": only the tiled kernel runs backward");
+  GemmTiles fallback = default_gemm_tiles(context.info());
+  if (fallback.kernel == GemmKernel::shuffle) fallback.tm = kShuffleColumns;
+  const GemmTiles t = tiles.value_or(fallback);
+  if (t.kernel == GemmKernel::shuffle && t.tm % kShuffleColumns != 0) {
+    throw Error(what + ": the shuffle kernel runs backward with tm a multiple of " +
+                std::to_string(kShuffleColumns) + ", not " + std::to_string(t.tm));
+  }
   check_gemm_tiles(context.info(), t);
   return t;
+}
+
+// The pipeline of `kernel` ("gemm" or "moe_gemm") for the tiles, weight type and whether the
+// rows allow 16-byte loads (shuffle only; tiled pipelines ignore it).
+const vk::Pipeline& backward_pipeline(vk::Context& context, const std::string& kernel,
+                                      const GemmTiles& t, DType type, bool vector,
+                                      vk::KernelLayout layout) {
+  const bool shuffle = t.kernel == GemmKernel::shuffle;
+  const std::string name =
+      kernel + (shuffle ? "_shuffle_transposed_" : "_transposed_") + std::string(dtype_name(type));
+  const std::vector<uint32_t> specialization =
+      shuffle ? std::vector<uint32_t>{t.wg_m, t.tm, t.tn / t.wg_m, vector ? 1u : 0u}
+              : std::vector<uint32_t>{t.wg_m, t.wg_n, t.tm, t.tn, t.bk};
+  return context.pipelines().get(name, specialization, layout);
 }
 
 void check_fits(const std::string& what, const char* name, const vk::BufferSpan& span,
@@ -53,7 +78,7 @@ void linear_backward(vk::Stream& stream, const LinearBackwardArgs& args) {
   if (a.dx_stride == 0) a.dx_stride = a.in;
   const std::string what = shape_text("linear_backward", a.w_type, a.n, a.out, a.in);
   vk::Context& context = stream.context();
-  const GemmTiles t = backward_tiles(context, what, a.w_type, a.tiles);
+  const GemmTiles t = fit_tile_rows(backward_tiles(context, what, a.w_type, a.tiles), a.n);
   if (a.n == 0 || a.in == 0) return;
   if (a.out == 0) throw Error(what + ": out must be positive");
   check_fits(what, "dY", a.dy, a.n, a.out, a.dy_stride, DType::f32);
@@ -62,9 +87,6 @@ void linear_backward(vk::Stream& stream, const LinearBackwardArgs& args) {
   const uint64_t w_row_bytes = dtype_row_bytes(a.w_type, a.w_stride);
   const uint32_t tile_m = t.wg_m * t.tm, tile_n = t.wg_n * t.tn;
   const std::string label = "gemm_transposed_" + std::string(dtype_name(a.w_type));
-  const std::vector<uint32_t> specialization{t.wg_m, t.wg_n, t.tm, t.tn, t.bk};
-  const vk::Pipeline& pipeline =
-      context.pipelines().get(label, specialization, {3, 10 * sizeof(uint32_t)});
 
   const uint64_t row_bytes = uint64_t{std::max(a.dy_stride, a.dx_stride)} * 4;
   for_each_chunk(context, a.n, row_bytes, [&](uint64_t n0, uint64_t nc) {
@@ -89,6 +111,12 @@ void linear_backward(vk::Stream& stream, const LinearBackwardArgs& args) {
       const AlignedBinding bw = align_binding(
           context, a.w.sub(o0 * w_row_bytes, dtype_matrix_bytes(a.w_type, oc, a.in, a.w_stride)),
           dtype_binding_unit(a.w_type));
+      // 16-byte loads (shuffle kernel): dY rows on a multiple of 4 elements, W rows and columns
+      // on a multiple of 8.
+      const bool vector = bdy.first_element % 4 == 0 && a.dy_stride % 4 == 0 && a.in % 8 == 0 &&
+                          rows_load8(a.w_type, bw.first_element, a.w_stride);
+      const vk::Pipeline& pipeline =
+          backward_pipeline(context, "gemm", t, a.w_type, vector, {3, 10 * sizeof(uint32_t)});
       const bool add = a.accumulate || o0 > 0;
       const uint32_t push[] = {static_cast<uint32_t>(nc),
                                a.in,
@@ -122,8 +150,10 @@ void moe_linear_backward(vk::Stream& stream, const MoeLinearBackwardArgs& a) {
       context, "moe_linear_backward", {a.w_type, a.experts, a.out, a.in, a.tokens, a.top_k, true},
       a.dx.size, a.w, a.dy.size);
   const std::string& what = sizes.what;
-  const GemmTiles t = backward_tiles(context, what, a.w_type, a.tiles);
   const uint64_t entries = sizes.entries, range = sizes.binding_range;
+  // Tiles about as tall as an expert's share of the entries (moe_gemm).
+  const GemmTiles t = fit_tile_rows(backward_tiles(context, what, a.w_type, a.tiles),
+                                    (entries + a.experts - 1) / a.experts);
   const uint64_t alignment = sizes.alignment;
   if (a.counts.size < uint64_t{a.experts} * 4 ||
       a.lists.size < uint64_t{a.experts} * a.tokens * 4 ||
@@ -133,9 +163,6 @@ void moe_linear_backward(vk::Stream& stream, const MoeLinearBackwardArgs& a) {
   }
   const uint32_t tile_m = t.wg_m * t.tm, tile_n = t.wg_n * t.tn;
   const std::string label = "moe_gemm_transposed_" + std::string(dtype_name(a.w_type));
-  const std::vector<uint32_t> specialization{t.wg_m, t.wg_n, t.tm, t.tn, t.bk};
-  const vk::Pipeline& pipeline =
-      context.pipelines().get(label, specialization, {5, 14 * sizeof(uint32_t)});
 
   const AlignedBinding bdy = align_binding(context, a.dy.sub(0, entries * a.out * 4), 4);
   const AlignedBinding bx = align_binding(context, a.dx.sub(0, entries * a.in * 4), 4);
@@ -151,6 +178,10 @@ void moe_linear_backward(vk::Stream& stream, const MoeLinearBackwardArgs& a) {
        context.info().max_workgroup_count[2]}));
   for (const auto [first, group, w_span] : expert_groups(a.w, a.experts, expert_bytes, per_group)) {
     const AlignedBinding bw = align_binding(context, w_span, dtype_binding_unit(a.w_type));
+    const bool vector = bdy.first_element % 4 == 0 && a.out % 4 == 0 && a.in % 8 == 0 &&
+                        rows_load8(a.w_type, bw.first_element, a.in);
+    const vk::Pipeline& pipeline =
+        backward_pipeline(context, "moe_gemm", t, a.w_type, vector, {5, 14 * sizeof(uint32_t)});
     const uint32_t push[] = {a.tokens,
                              a.in,
                              a.out,

@@ -1,5 +1,6 @@
 // Backward of nn.Linear for its input: dX[n, in] (+)= dY[n, out] · W[out, in], the weight
-// stored as the forward reads it ([out, in]); shaders/gemm.comp with WEIGHT_TRANSPOSED.
+// stored as the forward reads it ([out, in]); shaders/gemm.comp or gemm_shuffle.comp with
+// WEIGHT_TRANSPOSED.
 // Weight gradients are not computed. For a routed expert stack the rows are routing entries
 // gathered per expert (moe_linear_backward).
 #pragma once
@@ -21,13 +22,17 @@ struct LinearBackwardArgs {
   uint32_t n = 0, out = 0, in = 0;
   // Row strides in elements; 0 means dense (out for dY, in for W and dX).
   uint32_t dy_stride = 0, w_stride = 0, dx_stride = 0;
-  bool accumulate = false;         // dX += dY · W (a residual path) instead of dX = dY · W
-  std::optional<GemmTiles> tiles;  // tiled kernel only; unset: baseline_gemm_tiles()
+  bool accumulate = false;  // dX += dY · W (a residual path) instead of dX = dY · W
+  // Unset: the shuffle kernel on the devices where it is the forward's default
+  // (default_gemm_tiles), else baseline_gemm_tiles(). Shuffle tiles need tm a multiple of 8
+  // (8 consecutive output columns per 16-byte load of a W row).
+  std::optional<GemmTiles> tiles;
 };
 
 // Records dX (+)= dY · W. A W larger than one binding (an lm_head of a large vocabulary) is
 // split over its rows, the out dimension the product sums over, each piece adding to dX.
-// Throws Error for quantised weights (not supported here), shuffle tiles, or spans too small.
+// Throws Error for quantised weights (not supported here), shuffle tiles whose tm is not a
+// multiple of 8, or spans too small.
 void linear_backward(vk::Stream& stream, const LinearBackwardArgs& args);
 
 struct MoeLinearBackwardArgs {

@@ -1,7 +1,6 @@
 #include "engine/ops/moe_experts.h"
 
 #include <algorithm>
-#include <bit>
 #include <string>
 #include <vector>
 
@@ -36,13 +35,9 @@ void moe_gemm(vk::Stream& stream, const MoeGemmArgs& a) {
   GemmTiles t = a.tiles.value_or(default_gemm_tiles(context.info()));
   check_gemm_tiles(context.info(), t);
   const bool shuffle = t.kernel == GemmKernel::shuffle;
-  if (shuffle) {
-    // Tiles about as tall as an expert's share of the entries: a taller tile computes
-    // clamped copies of its last row, and tiles past an expert's count exit at once.
-    const uint64_t mean_rows = (entries + a.experts - 1) / a.experts;
-    const uint64_t row_groups = std::bit_ceil((mean_rows + t.wg_m - 1) / t.wg_m);
-    t.tn = static_cast<uint32_t>(std::min<uint64_t>(t.tn, row_groups * t.wg_m));
-  }
+  // Tiles about as tall as an expert's share of the entries; tiles past an expert's count exit
+  // at once.
+  t = fit_tile_rows(t, (entries + a.experts - 1) / a.experts);
   const uint32_t tile_m = t.wg_m * t.tm, tile_n = t.wg_n * t.tn;
   const std::string label = "moe_gemm_" + std::string(dtype_name(a.w_type));
   const std::string variant =

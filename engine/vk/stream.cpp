@@ -174,6 +174,19 @@ void Stream::fill(BufferSpan destination, uint32_t word) {
   fn.vkCmdFillBuffer(commands_, destination.buffer, destination.offset, destination.size, word);
 }
 
+void Stream::copy(BufferSpan source, BufferSpan destination) {
+  if (source.size != destination.size || source.overlaps(destination)) {
+    throw Error("copy of " + std::to_string(source.size) + " bytes into a span of " +
+                std::to_string(destination.size) + " bytes (sizes must match, spans not overlap)");
+  }
+  if (source.size == 0) return;
+  begin_if_needed();
+  order_access(source, Access::read);
+  order_access(destination, Access::write);
+  const VkBufferCopy region{source.offset, destination.offset, source.size};
+  fn.vkCmdCopyBuffer(commands_, source.buffer, destination.buffer, 1, &region);
+}
+
 VkDescriptorSet Stream::allocate_set(VkDescriptorSetLayout layout) {
   VkDevice device = context_.device().handle();
   for (;; ++current_pool_) {

@@ -42,6 +42,8 @@ class Stream {
   // internal submit); it must stay valid until then.
   void download(BufferSpan source, void* destination, size_t bytes);
   void fill(BufferSpan destination, uint32_t word);
+  // Device-side copy of `source` into `destination` (same size; the spans must not overlap).
+  void copy(BufferSpan source, BufferSpan destination);
 
   // Binds `bindings` to 0..N-1 of set 0 and pushes `push_constants`. `label` names the kernel
   // in profiles (defaults to the pipeline's name); `cost` feeds GFLOP/s and GB/s.

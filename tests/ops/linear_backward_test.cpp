@@ -2,11 +2,12 @@
 // expert stack (per routing entry, its expert's W). Three independent checks: the plain C++
 // reference backward against finite differences of the reference forward (double), the
 // kernel against the same finite differences, and the kernel against the reference backward
-// (NMSE), for f32, f16 and bf16 weights, accumulation, strided views, W split over bindings,
-// and quantised weights refused.
+// (NMSE), for f32, f16 and bf16 weights, the tiled and the shuffle kernel (16-byte loads or
+// not), accumulation, strided views, W split over bindings, and quantised weights refused.
 #include <cstdlib>
 #include <cstring>
 #include <numeric>
+#include <optional>
 #include <random>
 
 #include "engine/ops/linear_backward.h"
@@ -51,7 +52,8 @@ class LinearBackwardTest : public GpuTest {
  protected:
   // Runs the kernel on dY, W (stored as `type`) and an initial dX (`accumulate`); returns dX.
   std::vector<float> run(Shape s, const std::vector<float>& dy, const StoredWeights& w,
-                         ops::DType type, const std::vector<float>& dx0, bool accumulate) {
+                         ops::DType type, const std::vector<float>& dx0, bool accumulate,
+                         std::optional<ops::GemmTiles> tiles = {}) {
     GuardedBuffer gdy(context(), stream(), dy.size(), "dy");
     gdy.write(stream(), dy);
     vk::Buffer gw = context().create_buffer(w.bytes.size(), "w");
@@ -65,9 +67,15 @@ class LinearBackwardTest : public GpuTest {
                                     .n = s.n,
                                     .out = s.out,
                                     .in = s.in,
-                                    .accumulate = accumulate});
+                                    .accumulate = accumulate,
+                                    .tiles = tiles});
     return gdx.read(stream());
   }
+
+  // dX of dY and W seen through row strides (first elements dy_first, dx_first into their
+  // buffers) against the reference, with the gaps between dX rows untouched.
+  void check_strided(uint32_t n, uint32_t out, uint32_t in, uint32_t dys, uint32_t ws, uint32_t dxs,
+                     uint32_t dy_first, uint32_t dx_first);
 };
 
 TEST(LinearBackwardReference, MatchesFiniteDifferences) {
@@ -85,7 +93,8 @@ TEST(LinearBackwardReference, MatchesFiniteDifferences) {
 
 TEST_F(LinearBackwardTest, MatchesFiniteDifferencesAndReference) {
   for (ops::DType type : {ops::DType::f32, ops::DType::f16, ops::DType::bf16}) {
-    for (const Shape s : {Shape{1, 1, 1}, Shape{3, 7, 5}, Shape{19, 70, 37}, Shape{65, 33, 129}}) {
+    for (const Shape s : {Shape{1, 1, 1}, Shape{3, 7, 5}, Shape{19, 70, 37}, Shape{65, 33, 129},
+                          Shape{2, 3, 8}, Shape{41, 128, 64}, Shape{70, 21, 136}}) {
       const auto dy = random_floats(size_t{s.n} * s.out, s.n + s.out);
       const StoredWeights w = store_weights(random_floats(size_t{s.out} * s.in, s.in), type);
       const std::vector<float> dx =
@@ -106,6 +115,46 @@ TEST_F(LinearBackwardTest, MatchesFiniteDifferencesAndReference) {
   }
 }
 
+// Both kernels on every dtype, whatever the device's default: the tiled baseline, and the
+// shuffle kernel with 8 and 16 columns per invocation and tiles of 8 and 32 rows, on shapes
+// whose in is a multiple of 8 (16-byte loads; out with and without a tail of k) and not.
+TEST_F(LinearBackwardTest, EveryKernelMatchesReference) {
+  std::vector<ops::GemmTiles> kernels{ops::baseline_gemm_tiles()};
+  if (context().info().subgroup_shuffle && context().info().subgroup_size >= 8 &&
+      context().info().min_subgroup_size <= 8) {
+    kernels.push_back({ops::GemmKernel::shuffle, 8, 1, 8, 8, 0});
+    kernels.push_back({ops::GemmKernel::shuffle, 8, 1, 16, 32, 0});
+  }
+  for (const ops::GemmTiles& t : kernels) {
+    for (ops::DType type : {ops::DType::f32, ops::DType::f16, ops::DType::bf16}) {
+      for (const Shape s : {Shape{37, 70, 24}, Shape{9, 64, 200}, Shape{5, 13, 29}}) {
+        for (bool accumulate : {false, true}) {
+          const auto dy = random_floats(size_t{s.n} * s.out, 61);
+          const StoredWeights w = store_weights(random_floats(size_t{s.out} * s.in, 62), type);
+          const auto dx0 = random_floats(size_t{s.n} * s.in, 63);
+          const std::vector<float> dx = run(s, dy, w, type, dx0, accumulate, t);
+          auto expected =
+              linear_backward_reference(to_double(dy), to_double(w.values), s.n, s.out, s.in);
+          for (size_t i = 0; accumulate && i < expected.size(); ++i) expected[i] += dx0[i];
+          EXPECT_LE(nmse_double(dx, expected), 1e-7)
+              << (t.kernel == ops::GemmKernel::tiled ? "tiled " : "shuffle tm ") << t.tm << " "
+              << ops::dtype_name(type) << " " << s.n << "x" << s.out << "x" << s.in
+              << " accumulate " << accumulate;
+        }
+      }
+    }
+  }
+}
+
+TEST_F(LinearBackwardTest, RefusesShuffleTilesOfOddWidth) {
+  if (!context().info().subgroup_shuffle) GTEST_SKIP() << "no subgroup shuffle";
+  const Shape s{4, 8, 8};
+  const StoredWeights w = store_weights(random_floats(64, 1), ops::DType::f32);
+  EXPECT_THROW(run(s, random_floats(32, 2), w, ops::DType::f32, std::vector<float>(32), false,
+                   ops::GemmTiles{ops::GemmKernel::shuffle, 8, 1, 4, 8, 0}),
+               Error);
+}
+
 TEST_F(LinearBackwardTest, AccumulatesIntoDx) {
   const Shape s{17, 40, 23};
   const auto dy = random_floats(size_t{s.n} * s.out, 5);
@@ -118,17 +167,23 @@ TEST_F(LinearBackwardTest, AccumulatesIntoDx) {
 }
 
 TEST_F(LinearBackwardTest, StridedViews) {
-  const uint32_t n = 9, out = 21, in = 13, dys = 25, ws = 16, dxs = 20;
-  const auto dy_all = random_floats(1 + size_t{n} * dys, 31);
+  check_strided(9, 21, 13, 25, 16, 20, 1, 3);
+  check_strided(11, 20, 16, 24, 24, 20, 4, 8);  // rows aligned for 16-byte loads
+}
+
+void LinearBackwardTest::check_strided(uint32_t n, uint32_t out, uint32_t in, uint32_t dys,
+                                       uint32_t ws, uint32_t dxs, uint32_t dy_first,
+                                       uint32_t dx_first) {
+  const auto dy_all = random_floats(dy_first + size_t{n} * dys, 31);
   const StoredWeights w_all = store_weights(random_floats(size_t{out} * ws, 32), ops::DType::f32);
   GuardedBuffer gdy(context(), stream(), dy_all.size(), "dy");
   gdy.write(stream(), dy_all);
   vk::Buffer gw = context().create_buffer(w_all.bytes.size(), "w");
   stream().upload(gw.span(), w_all.bytes.data(), w_all.bytes.size());
-  GuardedBuffer gdx(context(), stream(), 3 + size_t{n} * dxs, "dx");
-  ops::linear_backward(stream(), {.dy = gdy.span().sub(4, ((n - 1) * dys + out) * 4),
+  GuardedBuffer gdx(context(), stream(), dx_first + size_t{n} * dxs, "dx");
+  ops::linear_backward(stream(), {.dy = gdy.span().sub(dy_first * 4, ((n - 1) * dys + out) * 4),
                                   .w = gw.span(),
-                                  .dx = gdx.span().sub(12, ((n - 1) * dxs + in) * 4),
+                                  .dx = gdx.span().sub(dx_first * 4, ((n - 1) * dxs + in) * 4),
                                   .n = n,
                                   .out = out,
                                   .in = in,
@@ -139,10 +194,10 @@ TEST_F(LinearBackwardTest, StridedViews) {
   std::vector<double> dy(size_t{n} * out), w(size_t{out} * in);
   std::vector<float> dx(size_t{n} * in);
   for (uint32_t r = 0; r < n; ++r) {
-    for (uint32_t o = 0; o < out; ++o) dy[r * out + o] = dy_all[1 + r * dys + o];
-    for (uint32_t i = 0; i < in; ++i) dx[r * in + i] = dx_all[3 + r * dxs + i];
+    for (uint32_t o = 0; o < out; ++o) dy[r * out + o] = dy_all[dy_first + r * dys + o];
+    for (uint32_t i = 0; i < in; ++i) dx[r * in + i] = dx_all[dx_first + r * dxs + i];
     for (uint32_t i = in; r + 1 < n && i < dxs; ++i) {
-      EXPECT_EQ(std::bit_cast<uint32_t>(dx_all[3 + r * dxs + i]), GuardedBuffer::kSentinel);
+      EXPECT_EQ(std::bit_cast<uint32_t>(dx_all[dx_first + r * dxs + i]), GuardedBuffer::kSentinel);
     }
   }
   for (uint32_t o = 0; o < out; ++o) {
@@ -221,6 +276,7 @@ struct MoeCase {
   uint32_t tokens, experts, top_k, out, in;
   ops::DType type;
   bool accumulate;
+  std::optional<ops::GemmTiles> tiles = {};
 };
 
 class MoeLinearBackwardTest : public LinearBackwardTest {
@@ -256,7 +312,8 @@ class MoeLinearBackwardTest : public LinearBackwardTest {
                                         .in = in,
                                         .tokens = T,
                                         .top_k = K,
-                                        .accumulate = c.accumulate});
+                                        .accumulate = c.accumulate,
+                                        .tiles = c.tiles});
     dispatches = stream().dispatch_count() - before;
     const std::vector<float> dx = gdx.read(stream());
     std::vector<double> expected(dx0.size());
@@ -277,11 +334,25 @@ class MoeLinearBackwardTest : public LinearBackwardTest {
 };
 
 TEST_F(MoeLinearBackwardTest, MatchesPerEntryReference) {
-  for (ops::DType type : {ops::DType::f32, ops::DType::bf16}) {
+  for (ops::DType type : {ops::DType::f32, ops::DType::f16, ops::DType::bf16}) {
     for (bool accumulate : {false, true}) {
       EXPECT_LE(run_moe({13, 5, 2, 19, 27, type, accumulate}), 1e-7)
           << ops::dtype_name(type) << " accumulate " << accumulate;
+      // in a multiple of 8, out of 4: 16-byte loads, as the demo model's experts
+      EXPECT_LE(run_moe({41, 8, 2, 64, 128, type, accumulate}), 1e-7)
+          << ops::dtype_name(type) << " accumulate " << accumulate;
+      EXPECT_LE(run_moe({29, 4, 2, 36, 40, type, accumulate}), 1e-7)
+          << ops::dtype_name(type) << " accumulate " << accumulate;
     }
+  }
+}
+
+TEST_F(MoeLinearBackwardTest, TiledKernelMatchesPerEntryReference) {
+  for (ops::DType type : {ops::DType::f32, ops::DType::bf16}) {
+    EXPECT_LE(run_moe({13, 5, 2, 19, 27, type, true, ops::baseline_gemm_tiles()}), 1e-7)
+        << ops::dtype_name(type);
+    EXPECT_LE(run_moe({41, 8, 2, 64, 128, type, false, ops::baseline_gemm_tiles()}), 1e-7)
+        << ops::dtype_name(type);
   }
 }
 

@@ -1,9 +1,8 @@
 // Benchmark cases for the backward kernels (activations only): nn.Linear's dX = dY·W from the
 // [out, in] weight (compute), RMSNorm and SwiGLU backward (memory), and causal GQA attention's
-// three backward passes (compute). Shapes are a Qwen1.5-MoE-sized layer. gemm_tiled_f32 is
-// the forward GEMM on the same (tiled) kernel and shape as gemm_transposed_*, for the ratio:
-// on CPU devices the forward's default is the faster shuffle kernel, which has no transposed
-// variant yet.
+// three backward passes (compute). Shapes are a Qwen1.5-MoE-sized layer. Each
+// gemm_transposed_* row follows the forward GEMM of the same shape and dtype on the device's
+// default kernel, for the ratio of their rates.
 #include <memory>
 #include <string>
 #include <vector>
@@ -128,24 +127,20 @@ BenchCase attention_backward_case(uint32_t tokens, uint32_t q_heads, uint32_t kv
   return c;
 }
 
-BenchCase tiled_case(uint32_t n, uint32_t m, uint32_t k) {
+BenchCase forward_case(ops::DType type, uint32_t n, uint32_t m, uint32_t k) {
   BenchCase c;
-  c.kernel = "gemm_tiled_f32";
+  c.kernel = "gemm_" + std::string(ops::dtype_name(type));
   c.shape = std::to_string(n) + "x" + std::to_string(m) + "x" + std::to_string(k);
   c.flops = 2.0 * n * double(m) * k;
-  c.bytes = 4.0 * (double(n) * k + double(m) * k + double(n) * m);
+  c.bytes = 4.0 * (double(n) * k + double(n) * m) + double(ops::dtype_matrix_bytes(type, m, k, k));
   c.prepare = [=](vk::Context& context, vk::Stream& stream) {
     auto x = filled(context, stream, uint64_t{n} * k * 4, "x");
-    auto w = filled(context, stream, uint64_t{m} * k * 4, "w");
+    auto w = filled(context, stream, ops::dtype_matrix_bytes(type, m, k, k), "w");
     auto y = filled(context, stream, uint64_t{n} * m * 4, "y");
     return std::function<void(vk::Stream&)>([=](vk::Stream& s) {
-      ops::gemm(s, {.x = x->span(),
-                    .w = w->span(),
-                    .y = y->span(),
-                    .n = n,
-                    .m = m,
-                    .k = k,
-                    .tiles = ops::baseline_gemm_tiles()});
+      ops::gemm(
+          s,
+          {.x = x->span(), .w = w->span(), .y = y->span(), .w_type = type, .n = n, .m = m, .k = k});
     });
   };
   return c;
@@ -153,8 +148,9 @@ BenchCase tiled_case(uint32_t n, uint32_t m, uint32_t k) {
 
 std::vector<BenchCase> backward_cases(bool quick) {
   const uint32_t tokens = quick ? 64 : 256;
-  return {tiled_case(tokens, 2048, 2048),
+  return {forward_case(ops::DType::f32, tokens, 2048, 2048),
           linear_backward_case(ops::DType::f32, tokens, 2048, 2048),
+          forward_case(ops::DType::bf16, tokens, 2048, 2048),
           linear_backward_case(ops::DType::bf16, tokens, 2048, 2048),
           rmsnorm_backward_case(tokens, 2048),
           swiglu_backward_case(uint64_t{tokens} * 4 * 1408),

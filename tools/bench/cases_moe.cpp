@@ -153,7 +153,6 @@ std::vector<BenchCase> moe_cases(bool quick) {
                            .counts = routing->counts->span(),
                            .lists = routing->lists->span(),
                            .gram = factor->span(),
-                           .expert = 0,
                            .experts = 1,
                            .n = inner,
                            .tokens = gram_tokens,
