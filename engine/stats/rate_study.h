@@ -4,7 +4,10 @@
 // a few fits stuck in another basin cannot move.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +25,13 @@ struct RateSeries {
   std::vector<double> median;
   PowerLawFit median_fit;  // of the medians; unset (points = 0) if a median is not positive
 };
+
+// Mean and median over replications of one loss at every sample size (`by_size`: n -> the
+// replications' values), with their fitted slopes. Empty (no value) when a mean is not
+// positive or there are fewer than 3 sizes; the median fit is left unset when a median is not
+// positive.
+std::optional<RateSeries> summarise_rate(std::string name, std::string theory,
+                                         const std::map<uint32_t, std::vector<double>>& by_size);
 
 // voronoi_loss (D_1 or D_2), function_l2_error, exact_atom_error (largest |d beta1| + |d eta|
 // over exact-fitted cells) and overfit_atom_error (over over-fitted cells); a series whose
