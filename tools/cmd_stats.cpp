@@ -3,6 +3,7 @@
 //   lse       least-squares fits on the GPU, with Voronoi losses against the truth
 //   rates     a sweep of n on a log grid, log-log slopes with 95% intervals, CSV and SVG
 //   sample    posterior sampling with HMC on the GPU (tools/cmd_stats_sample.cpp)
+//   contraction  posterior contraction over a log grid of n (tools/cmd_stats_contraction.cpp)
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -21,6 +22,7 @@
 namespace vkmoe::cli {
 
 int run_stats_sample(std::span<const std::string> args);
+int run_stats_contraction(std::span<const std::string> args);
 
 namespace {
 
@@ -31,6 +33,7 @@ constexpr const char* kUsage =
     "                         [--replications 20] [--out PREFIX] [fit options]\n"
     "       vkmoe stats sample --spec FILE --n N [--k K] [--chains C] [--warmup W] [--draws D] "
     "...\n"
+    "       vkmoe stats contraction --spec FILE [--k K] [--n-min N] [--n-max N] [--points P] ...\n"
     "fit options: --atoms 1 (lse: print fitted atoms) --random-starts S (1) --jitter J (0.1, "
     "near-truth start) --adam-iterations A\n"
     "             (1000) --learning-rate L (0.02) --lm-iterations M (60) --seed S (1)\n";
@@ -241,6 +244,7 @@ int run_stats(std::span<const std::string> args) {
   if (sub == "lse") return run_lse(args.subspan(1));
   if (sub == "rates") return run_rates(args.subspan(1));
   if (sub == "sample") return run_stats_sample(args.subspan(1));
+  if (sub == "contraction") return run_stats_contraction(args.subspan(1));
   throw Error("unknown stats command '" + sub + "'\n" + kUsage);
 }
 
