@@ -1,11 +1,13 @@
 // The GPU HMC sampler (engine/stats/bayes_hmc.h) on a conjugate toy whose posterior is known
 // exactly: one linear expert with known noise variance is Bayesian linear regression with a
 // Gaussian prior, posterior N(mu, S) with S^-1 = X^T X / s2 + I / tau^2, mu = S X^T y / s2.
+// The single-thread CPU sampler (bayes_hmc_cpu.h) is held to the same posterior.
 // Also: a seed reproduces the draws bit for bit, however transitions are cut into dispatches.
 #include <cmath>
 
 #include "engine/stats/bayes_density.h"
 #include "engine/stats/bayes_hmc.h"
+#include "engine/stats/bayes_hmc_cpu.h"
 #include "engine/stats/mcmc_diagnostics.h"
 #include "engine/stats/posterior_summary.h"
 #include "tests/support/gpu_test.h"
@@ -58,17 +60,21 @@ Toy make_toy(uint32_t samples) {
 
 class BayesSampler : public GpuTest {};
 
-TEST_F(BayesSampler, ConjugateToyMatchesTheExactPosterior) {
-  const Toy toy = make_toy(40);
+stats::HmcSettings toy_settings() {
   stats::HmcSettings settings;
   settings.chains = 8;
   settings.warmup = 300;
   settings.draws = 400;
   settings.leapfrog_steps = 6;
   settings.seed = 42;
-  const stats::PosteriorDraws draws = stats::sample_posterior_gpu(context(), toy.problem, settings);
-  ASSERT_EQ(draws.values.size(), size_t{8} * 400 * 5);
+  return settings;
+}
 
+// The draws of either sampler against the toy's exact posterior; `fixed_log_variance` is the
+// known log sigma^2 as the sampler stores it (float on the GPU).
+void expect_exact_posterior(const Toy& toy, const stats::PosteriorDraws& draws,
+                            double fixed_log_variance) {
+  ASSERT_EQ(draws.values.size(), size_t{8} * 400 * 5);
   double mean_accept = 0;
   for (double a : draws.accept) mean_accept += a / static_cast<double>(draws.accept.size());
   // Dual averaging aims at 0.8; the realised mean after warm-up lands near it.
@@ -104,8 +110,31 @@ TEST_F(BayesSampler, ConjugateToyMatchesTheExactPosterior) {
   for (uint32_t c = 0; c < draws.chains; ++c) {
     for (uint32_t t = 0; t < draws.draws; t += 37) {
       EXPECT_EQ(draws.value(c, t, 0), 0.0);
-      EXPECT_EQ(draws.value(c, t, 4),
-                static_cast<double>(static_cast<float>(std::log(kNoiseVariance))));
+      EXPECT_EQ(draws.value(c, t, 4), fixed_log_variance);
+    }
+  }
+}
+
+TEST_F(BayesSampler, ConjugateToyMatchesTheExactPosterior) {
+  const Toy toy = make_toy(40);
+  const stats::PosteriorDraws draws =
+      stats::sample_posterior_gpu(context(), toy.problem, toy_settings());
+  expect_exact_posterior(toy, draws,
+                         static_cast<double>(static_cast<float>(std::log(kNoiseVariance))));
+}
+
+// The single-thread CPU sampler (the bench's baseline) on the same toy, same tolerances.
+TEST(BayesSamplerCpu, ConjugateToyMatchesTheExactPosterior) {
+  const Toy toy = make_toy(40);
+  const stats::PosteriorDraws draws = stats::sample_posterior_cpu(toy.problem, toy_settings());
+  expect_exact_posterior(toy, draws, std::log(kNoiseVariance));
+  // Every draw's stored log density is the reference's at that draw.
+  for (uint32_t c = 0; c < draws.chains; c += 3) {
+    for (uint32_t t = 0; t < draws.draws; t += 53) {
+      std::vector<double> theta(draws.parameters);
+      for (uint32_t q = 0; q < draws.parameters; ++q) theta[q] = draws.value(c, t, q);
+      EXPECT_DOUBLE_EQ(draws.log_density[size_t{c} * draws.draws + t],
+                       stats::log_posterior(toy.problem.model, toy.data, theta, toy.problem.free));
     }
   }
 }
