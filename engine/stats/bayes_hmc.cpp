@@ -1,6 +1,7 @@
 #include "engine/stats/bayes_hmc.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
 #include "engine/ops/launch.h"
@@ -110,9 +111,17 @@ class ChainKernel {
           "hmc: chains must be 1.." + std::to_string(context.info().max_workgroup_count[0]) +
           " and a multiple of the number of data sets (" + std::to_string(sets.size()) + ")");
     }
-    // All data sets in one buffer; the chain table gives each chain its (first row, rows).
+    // All data sets in one buffer; the chain table gives each chain its (first row, rows,
+    // temperature).
     std::vector<float> rows;
-    std::vector<uint32_t> table(2 * size_t{chains}, 0);
+    if (!problem.temperatures.empty() && problem.temperatures.size() != chains) {
+      throw Error("hmc: one temperature per chain (" + std::to_string(chains) + "), got " +
+                  std::to_string(problem.temperatures.size()));
+    }
+    for (double t : problem.temperatures) {
+      if (!(t >= 0 && t <= 1)) throw Error("hmc: temperatures must lie in [0, 1]");
+    }
+    std::vector<uint32_t> table(3 * size_t{chains}, 0);
     const uint32_t per_set = chains / static_cast<uint32_t>(sets.size());
     for (size_t g = 0; g < sets.size(); ++g) {
       const Dataset& data = *sets[g];
@@ -121,8 +130,10 @@ class ChainKernel {
       }
       const uint32_t first = static_cast<uint32_t>(rows.size() / data.stride());
       for (uint32_t c = static_cast<uint32_t>(g) * per_set; c < (g + 1) * per_set; ++c) {
-        table[2 * c] = first;
-        table[2 * c + 1] = data.samples;
+        table[3 * c] = first;
+        table[3 * c + 1] = data.samples;
+        table[3 * c + 2] = std::bit_cast<uint32_t>(
+            static_cast<float>(problem.temperatures.empty() ? 1.0 : problem.temperatures[c]));
       }
       rows.insert(rows.end(), data.rows.begin(), data.rows.end());
       rows_ = std::max(rows_, data.samples);

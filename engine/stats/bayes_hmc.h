@@ -50,6 +50,9 @@ struct HmcProblem {
   std::vector<const Dataset*> data_sets;
   std::vector<uint8_t> free;  // empty: default_free_mask(model)
   std::vector<double> fixed;  // values of the fixed parameters (layout order); empty: 0
+  // Power posteriors: chain c samples L(theta)^t_c prior(theta) (the stored log densities are
+  // of that tempered density). Empty: every chain at t = 1; else one t in [0, 1] per chain.
+  std::vector<double> temperatures;
 };
 
 struct PosteriorDraws {

@@ -34,6 +34,9 @@ PosteriorDraws sample_posterior_cpu(const HmcProblem& problem, const HmcSettings
   if (settings.leapfrog_steps == 0 || settings.draws == 0 || settings.chains == 0) {
     throw Error("hmc (cpu): chains, leapfrog steps and draws must be at least 1");
   }
+  if (!problem.temperatures.empty()) {
+    throw Error("hmc (cpu): power posteriors (temperatures) are sampled on the GPU only");
+  }
   const std::vector<double> start = initial_positions(problem, settings);
   const std::vector<const Dataset*> sets = chain_data_sets(problem);
   if (settings.chains % sets.size() != 0) {
