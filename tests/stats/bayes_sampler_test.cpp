@@ -4,10 +4,12 @@
 // The single-thread CPU sampler (bayes_hmc_cpu.h) is held to the same posterior.
 // Also: a seed reproduces the draws bit for bit, however transitions are cut into dispatches.
 #include <cmath>
+#include <numbers>
 
 #include "engine/stats/bayes_density.h"
 #include "engine/stats/bayes_hmc.h"
 #include "engine/stats/bayes_hmc_cpu.h"
+#include "engine/stats/marginal_likelihood.h"
 #include "engine/stats/mcmc_diagnostics.h"
 #include "engine/stats/posterior_summary.h"
 #include "tests/support/gpu_test.h"
@@ -219,6 +221,47 @@ TEST_F(BayesSampler, RejectsInconsistentProblems) {
   toy.problem.free = {};
   toy.problem.model.experts = 9;
   EXPECT_THROW(stats::sample_posterior_gpu(context(), toy.problem, settings), std::exception);
+}
+
+// The corrected trapezoid rule integrates cubics exactly: E(t) = t^3 - 2t with V = E' = 3t^2 - 2
+// on an uneven ladder gives 1/4 - 1.
+TEST(Evidence, CorrectedTrapezoidIsExactForCubics) {
+  const std::vector<double> t = stats::temperature_ladder(7, 3.0);
+  std::vector<double> mean, variance;
+  for (double x : t) {
+    mean.push_back(x * x * x - 2 * x);
+    variance.push_back(3 * x * x - 2);
+  }
+  EXPECT_NEAR(stats::thermodynamic_integral(t, mean, variance), -0.75, 1e-14);
+  EXPECT_DOUBLE_EQ(t.front(), 0.0);
+  EXPECT_DOUBLE_EQ(t.back(), 1.0);
+}
+
+// Thermodynamic integration on the conjugate toy, whose evidence is known exactly: by Bayes'
+// rule at the posterior mean mu, log p(y) = log p(y, mu) - log N(mu | mu, S)
+// = log_posterior(mu) + log(2 pi) + log det(S) / 2 (two sampled parameters).
+TEST_F(BayesSampler, ThermodynamicIntegrationMatchesTheConjugateEvidence) {
+  const Toy toy = make_toy(40);
+  const std::vector<double> mu = {0, 0, toy.mean[0], toy.mean[1], std::log(kNoiseVariance)};
+  const double det = toy.covariance[0] * toy.covariance[2] - toy.covariance[1] * toy.covariance[1];
+  const double exact = stats::log_posterior(toy.problem.model, toy.data, mu, toy.problem.free) +
+                       std::log(2 * std::numbers::pi) + 0.5 * std::log(det);
+  stats::EvidenceSettings settings;
+  settings.temperatures = 16;
+  settings.hmc.chains = 2;
+  settings.hmc.warmup = 200;
+  settings.hmc.draws = 200;
+  settings.hmc.leapfrog_steps = 6;
+  settings.hmc.seed = 11;
+  const stats::EvidenceEstimate estimate = stats::log_evidence_ti(context(), toy.problem, settings);
+  // 4 Monte Carlo standard errors plus 0.05 for the ladder's discretisation.
+  EXPECT_NEAR(estimate.log_evidence, exact, 4 * estimate.standard_error + 0.05)
+      << "standard error " << estimate.standard_error;
+  EXPECT_LT(estimate.standard_error, 0.2);
+  // E_t[log L] grows with t (its derivative is a variance).
+  for (size_t j = 0; j + 1 < estimate.mean_log_likelihood.size(); ++j) {
+    EXPECT_LT(estimate.mean_log_likelihood[j], estimate.mean_log_likelihood[j + 1] + 0.5);
+  }
 }
 
 }  // namespace
