@@ -2,21 +2,11 @@
 # size x replication with finite losses (Hellinger in [0, 1]), a slope row per series, the SVG,
 # and no temporary file left behind.
 file(REMOVE_RECURSE ${OUT})
-execute_process(COMMAND ${VKMOE} stats contraction --spec ${SPEC} --n-min 60 --n-max 240
-                        --points 3 --replications 2 --chains 2 --warmup 30 --draws 12
-                        --leapfrog 4 --design-points 20 --hellinger-draws 8 --out ${OUT}
-                OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "vkmoe stats contraction failed (${rc}):\n${out}\n${err}")
-endif()
-foreach(file contraction.csv contraction_rates.csv contraction.svg)
-  if(NOT EXISTS ${OUT}/${file})
-    message(FATAL_ERROR "${file} was not written\n${out}")
-  endif()
-  if(EXISTS ${OUT}/${file}.tmp)
-    message(FATAL_ERROR "${file}.tmp was left behind")
-  endif()
-endforeach()
+include(${CMAKE_CURRENT_LIST_DIR}/run_writes_files.cmake)
+run_writes_files(${OUT} FILES contraction.csv contraction_rates.csv contraction.svg
+                 COMMAND ${VKMOE} stats contraction --spec ${SPEC} --n-min 60 --n-max 240
+                         --points 3 --replications 2 --chains 2 --warmup 30 --draws 12
+                         --leapfrog 4 --design-points 20 --hellinger-draws 8 --out ${OUT})
 file(STRINGS ${OUT}/contraction.csv rows)
 list(LENGTH rows row_count)
 if(NOT row_count EQUAL 7)  # header + 3 sizes x 2 replications
