@@ -4,6 +4,7 @@
 //   rates     a sweep of n on a log grid, log-log slopes with 95% intervals, CSV and SVG
 //   sample    posterior sampling with HMC on the GPU (tools/cmd_stats_sample.cpp)
 //   contraction  posterior contraction over a log grid of n (tools/cmd_stats_contraction.cpp)
+//   choose-k  the posterior over K from per-K evidences (tools/cmd_stats_choose_k.cpp)
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -23,6 +24,7 @@ namespace vkmoe::cli {
 
 int run_stats_sample(std::span<const std::string> args);
 int run_stats_contraction(std::span<const std::string> args);
+int run_stats_choose_k(std::span<const std::string> args);
 
 namespace {
 
@@ -34,6 +36,9 @@ constexpr const char* kUsage =
     "       vkmoe stats sample --spec FILE --n N [--k K] [--chains C] [--warmup W] [--draws D] "
     "...\n"
     "       vkmoe stats contraction --spec FILE [--k K] [--n-min N] [--n-max N] [--points P] ...\n"
+    "       vkmoe stats choose-k --spec FILE [--n N[,N...]] [--k-max K] [--prior "
+    "poisson|geometric] "
+    "...\n"
     "fit options: --atoms 1 (lse: print fitted atoms) --random-starts S (1) --jitter J (0.1, "
     "near-truth start) --adam-iterations A\n"
     "             (1000) --learning-rate L (0.02) --lm-iterations M (60) --seed S (1)\n";
@@ -245,6 +250,7 @@ int run_stats(std::span<const std::string> args) {
   if (sub == "rates") return run_rates(args.subspan(1));
   if (sub == "sample") return run_stats_sample(args.subspan(1));
   if (sub == "contraction") return run_stats_contraction(args.subspan(1));
+  if (sub == "choose-k") return run_stats_choose_k(args.subspan(1));
   throw Error("unknown stats command '" + sub + "'\n" + kUsage);
 }
 
