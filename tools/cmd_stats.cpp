@@ -222,19 +222,7 @@ int run_rates(std::span<const std::string> args) {
   std::printf("%s: %zu fits in %.1f s on %s\n", title.c_str(),
               records.size() * stats::starts_per_problem(config), elapsed,
               context.info().name.c_str());
-  std::printf("%-20s %8s %20s %14s %20s   %s\n", "series", "slope", "95% interval", "median slope",
-              "95% interval", "theory");
-  for (const stats::RateSeries& s : series) {
-    std::printf("%-20s %8.3f   [%7.3f, %7.3f]", s.name.c_str(), s.fit.slope, s.fit.slope_low,
-                s.fit.slope_high);
-    if (s.median_fit.points > 0) {
-      std::printf(" %14.3f   [%7.3f, %7.3f]", s.median_fit.slope, s.median_fit.slope_low,
-                  s.median_fit.slope_high);
-    } else {
-      std::printf(" %14s %20s", "-", "-");
-    }
-    std::printf("   %s\n", s.theory.c_str());
-  }
+  std::fputs(stats::rate_table(series).c_str(), stdout);
   std::printf("wrote %s_fits.csv, %s_rates.csv, %s.svg\n", prefix.c_str(), prefix.c_str(),
               prefix.c_str());
   return 0;

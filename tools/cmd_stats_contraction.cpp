@@ -101,19 +101,7 @@ int run_stats_contraction(std::span<const std::string> args) {
     std::printf("%8u %4u %12.5g %12.5g %8.3f %9llu\n", r.samples, r.replication, r.hellinger,
                 r.voronoi, r.accept, static_cast<unsigned long long>(r.divergent));
   }
-  std::printf("%-14s %8s %20s %14s %20s   %s\n", "series", "slope", "95% interval", "median slope",
-              "95% interval", "theory");
-  for (const stats::RateSeries& s : series) {
-    std::printf("%-14s %8.3f   [%7.3f, %7.3f]", s.name.c_str(), s.fit.slope, s.fit.slope_low,
-                s.fit.slope_high);
-    if (s.median_fit.points > 0) {
-      std::printf(" %14.3f   [%7.3f, %7.3f]", s.median_fit.slope, s.median_fit.slope_low,
-                  s.median_fit.slope_high);
-    } else {
-      std::printf(" %14s %20s", "-", "-");
-    }
-    std::printf("   %s\n", s.theory.c_str());
-  }
+  std::fputs(stats::rate_table(series).c_str(), stdout);
   if (series.empty()) std::printf("fewer than 3 sizes: no slopes fitted\n");
   std::printf("wrote %s\n", (dir / "contraction.csv").string().c_str());
   return 0;

@@ -80,6 +80,26 @@ std::optional<RateSeries> summarise_rate(std::string name, std::string theory,
   return series;
 }
 
+std::string rate_table(const std::vector<RateSeries>& series) {
+  char line[256];
+  std::snprintf(line, sizeof(line), "%-20s %8s %20s %14s %20s   %s\n", "series", "slope",
+                "95% interval", "median slope", "95% interval", "theory");
+  std::string text = line;
+  for (const RateSeries& s : series) {
+    std::snprintf(line, sizeof(line), "%-20s %8.3f   [%7.3f, %7.3f]", s.name.c_str(), s.fit.slope,
+                  s.fit.slope_low, s.fit.slope_high);
+    text += line;
+    if (s.median_fit.points > 0) {
+      std::snprintf(line, sizeof(line), " %14.3f   [%7.3f, %7.3f]", s.median_fit.slope,
+                    s.median_fit.slope_low, s.median_fit.slope_high);
+    } else {
+      std::snprintf(line, sizeof(line), " %14s %20s", "-", "-");
+    }
+    text += line + ("   " + s.theory + "\n");
+  }
+  return text;
+}
+
 void write_file_atomically(const std::filesystem::path& path, const std::string& text) {
   std::filesystem::path temporary = path;
   temporary += ".tmp";

@@ -38,6 +38,11 @@ std::optional<RateSeries> summarise_rate(std::string name, std::string theory,
 // means are not all positive (no over-fitted cell when k = k*) is left out.
 std::vector<RateSeries> rate_series(const std::vector<LseFitRecord>& records, ExpertFamily family);
 
+// The printed slope table: per series the slope of the means with its 95% interval, the slope
+// of the medians with its interval ("-" when unset), and the theory's slope; one line each,
+// after a header.
+std::string rate_table(const std::vector<RateSeries>& series);
+
 // One row per fit: n, replication, best start, objective, the loss parts, function error.
 void write_records_csv(const std::filesystem::path& path, const std::vector<LseFitRecord>& records);
 // One row per series: name, slope, interval, standard error, intercept, points (of the means),
