@@ -15,6 +15,9 @@
 // With responsibilities w_i = pi_i N_i / sum_l pi_l N_l and r_i = y - h_i:
 //   d/dbeta1_i = (w_i - pi_i) x, d/dbeta0_i = w_i - pi_i, d/da_i = w_i r_i e^-v_i h'_i x,
 //   d/db_i = w_i r_i e^-v_i h'_i, d/dv_i = w_i (r_i^2 e^-v_i - 1) / 2.
+// Power posteriors (thermodynamic integration): each chain has a temperature t and samples
+// L(theta)^t prior(theta); the log likelihood sum and its gradient are scaled by t, the prior
+// terms are not (t = 1 is the posterior, t = 0 the prior).
 // The metric is diagonal: p ~ N(0, M), kinetic energy p^T M^-1 p / 2, M^-1 kept per chain.
 // Step sizes adapt per chain by dual averaging (Hoffman & Gelman 2014, algorithm 5).
 // Each transition takes a random number of leapfrog steps, uniform on {1, ..., L} (the same in
@@ -32,7 +35,8 @@ layout(constant_id = 4) const uint D = 1;
 layout(local_size_x_id = 0) in;
 
 layout(std430, set = 0, binding = 0) readonly buffer Data { float data[]; };
-// Per chain: first row of its data set (relative to the bound data) and row count.
+// Per chain: first row of its data set (relative to the bound data), row count, and the bits
+// of its temperature (a float).
 layout(std430, set = 0, binding = 1) readonly buffer Chains { uint chains[]; };
 layout(std430, set = 0, binding = 2) buffer State { float state[]; };
 // Per parameter: 1 sampled, 0 held at its starting value.
@@ -179,7 +183,7 @@ float row_log_likelihood(uint at, inout float grad[MAX_P]) {
 }
 
 // log_density and gradient at theta; every invocation calls it (it has barriers).
-void evaluate(uint lane, uint row_at, uint rows) {
+void evaluate(uint lane, uint row_at, uint rows, float temperature) {
   float grad[MAX_P];
   for (uint q = 0; q < P; ++q) grad[q] = 0.0;
   float ll = 0.0;
@@ -192,6 +196,7 @@ void evaluate(uint lane, uint row_at, uint rows) {
   for (uint q = lane; q < SLOTS; q += GROUP_SIZE) {
     float sum = 0.0;
     for (uint t = 0; t < GROUP_SIZE; ++t) sum += partial[t * SLOTS + q];
+    sum *= temperature;
     if (q < P) {
       // The prior of a free parameter; log p terms go to the last slot below.
       const uint o = q % E;
@@ -231,8 +236,9 @@ void main() {
   const uint lane = gl_LocalInvocationID.x;
   const uint chain = p.chain_first + gl_WorkGroupID.x;
   if (chain >= p.chain_count) return;  // uniform per workgroup: no barrier is skipped by part
-  const uint row_at = p.data_first + chains[2 * chain] * (D + 1);
-  const uint rows = chains[2 * chain + 1];
+  const uint row_at = p.data_first + chains[3 * chain] * (D + 1);
+  const uint rows = chains[3 * chain + 1];
+  const float temperature = uintBitsToFloat(chains[3 * chain + 2]);
   const uint base = chain * STATE;
   const uvec2 key = uvec2(p.seed_low, p.seed_high);
 
@@ -248,7 +254,7 @@ void main() {
   }
   barrier();
 
-  if ((p.flags & EVALUATE) != 0) evaluate(lane, row_at, rows);
+  if ((p.flags & EVALUATE) != 0) evaluate(lane, row_at, rows, temperature);
 
   if ((p.flags & BEGIN) != 0) {
     for (uint q = lane; q < P; q += GROUP_SIZE) {
@@ -274,7 +280,7 @@ void main() {
       theta[q] += step * inverse_metric[q] * momentum[q];
     }
     barrier();
-    evaluate(lane, row_at, rows);
+    evaluate(lane, row_at, rows, temperature);
     for (uint q = lane; q < P; q += GROUP_SIZE) momentum[q] += 0.5 * step * gradient[q];
     barrier();
   }

@@ -1,4 +1,5 @@
 // `vkmoe bench ...`: benchmarks. `kernels` measures every kernel against the device's peaks;
+// `stats` the lab's GPU least squares and HMC against their single-thread CPU twins;
 // `-m MODEL` a whole model's prefill and decode rates, as llama-bench
 // (tools/bench/bench_model.cpp); `laplace` the Bayesian-MoE fit and predictives
 // (tools/bench/bench_laplace.cpp).
@@ -21,7 +22,7 @@ int run_bench(std::span<const std::string> args) {
   if (!args.empty() && (args[0] == "-m" || args[0] == "--model")) return run_bench_model(args);
   throw Error(
       "usage: vkmoe bench kernels [--json] [--quick] [-r N] [--filter TEXT]\n"
-      "       vkmoe bench stats [--quick] [--n N] [--replications R]\n"
+      "       vkmoe bench stats [lse|hmc] [--quick] [...]\n"
       "       vkmoe bench tokenizer [--tokenizer FILE | -m MODEL_DIR] [--text FILE] [--json]\n"
       "       vkmoe bench laplace -m MODEL --data FILE.jsonl --task T [--limit N] [--samples S]\n"
       "                           [--json]\n"

@@ -3,6 +3,8 @@
 //   lse       least-squares fits on the GPU, with Voronoi losses against the truth
 //   rates     a sweep of n on a log grid, log-log slopes with 95% intervals, CSV and SVG
 //   sample    posterior sampling with HMC on the GPU (tools/cmd_stats_sample.cpp)
+//   contraction  posterior contraction over a log grid of n (tools/cmd_stats_contraction.cpp)
+//   choose-k  the posterior over K from per-K evidences (tools/cmd_stats_choose_k.cpp)
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -21,6 +23,8 @@
 namespace vkmoe::cli {
 
 int run_stats_sample(std::span<const std::string> args);
+int run_stats_contraction(std::span<const std::string> args);
+int run_stats_choose_k(std::span<const std::string> args);
 
 namespace {
 
@@ -30,6 +34,10 @@ constexpr const char* kUsage =
     "       vkmoe stats rates --spec FILE [--k K] [--n-min 1000] [--n-max 100000] [--points 10]\n"
     "                         [--replications 20] [--out PREFIX] [fit options]\n"
     "       vkmoe stats sample --spec FILE --n N [--k K] [--chains C] [--warmup W] [--draws D] "
+    "...\n"
+    "       vkmoe stats contraction --spec FILE [--k K] [--n-min N] [--n-max N] [--points P] ...\n"
+    "       vkmoe stats choose-k --spec FILE [--n N[,N...]] [--k-max K] [--prior "
+    "poisson|geometric] "
     "...\n"
     "fit options: --atoms 1 (lse: print fitted atoms) --random-starts S (1) --jitter J (0.1, "
     "near-truth start) --adam-iterations A\n"
@@ -214,19 +222,7 @@ int run_rates(std::span<const std::string> args) {
   std::printf("%s: %zu fits in %.1f s on %s\n", title.c_str(),
               records.size() * stats::starts_per_problem(config), elapsed,
               context.info().name.c_str());
-  std::printf("%-20s %8s %20s %14s %20s   %s\n", "series", "slope", "95% interval", "median slope",
-              "95% interval", "theory");
-  for (const stats::RateSeries& s : series) {
-    std::printf("%-20s %8.3f   [%7.3f, %7.3f]", s.name.c_str(), s.fit.slope, s.fit.slope_low,
-                s.fit.slope_high);
-    if (s.median_fit.points > 0) {
-      std::printf(" %14.3f   [%7.3f, %7.3f]", s.median_fit.slope, s.median_fit.slope_low,
-                  s.median_fit.slope_high);
-    } else {
-      std::printf(" %14s %20s", "-", "-");
-    }
-    std::printf("   %s\n", s.theory.c_str());
-  }
+  std::fputs(stats::rate_table(series).c_str(), stdout);
   std::printf("wrote %s_fits.csv, %s_rates.csv, %s.svg\n", prefix.c_str(), prefix.c_str(),
               prefix.c_str());
   return 0;
@@ -241,6 +237,8 @@ int run_stats(std::span<const std::string> args) {
   if (sub == "lse") return run_lse(args.subspan(1));
   if (sub == "rates") return run_rates(args.subspan(1));
   if (sub == "sample") return run_stats_sample(args.subspan(1));
+  if (sub == "contraction") return run_stats_contraction(args.subspan(1));
+  if (sub == "choose-k") return run_stats_choose_k(args.subspan(1));
   throw Error("unknown stats command '" + sub + "'\n" + kUsage);
 }
 

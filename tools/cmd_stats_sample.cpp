@@ -32,26 +32,6 @@ constexpr const char* kUsage =
     "  sd, 5%/95% quantiles, rank-normalised split R-hat and bulk ESS per parameter. --out writes\n"
     "  the relabelled draws as CSV.";
 
-// The truth in the sampler's layout: log sigma^2 from the spec's noise, gates translated so the
-// last one is zero.
-std::vector<double> truth_parameters(const stats::BayesMoe& model,
-                                     const stats::RegressionSpec& spec) {
-  std::vector<double> theta(model.parameters());
-  const double log_variance = 2.0 * std::log(std::max(spec.noise_sigma, 1e-12));
-  const stats::ExpertAtom& last = spec.truth.atoms.back();
-  for (uint32_t i = 0; i < model.experts; ++i) {
-    const stats::ExpertAtom& atom = spec.truth.atoms[i];
-    for (uint32_t j = 0; j < model.dimension; ++j) {
-      theta[model.gate_slope(i) + j] = atom.gate_slope[j] - last.gate_slope[j];
-      theta[model.expert_slope(i) + j] = atom.expert_slope[j];
-    }
-    theta[model.gate_bias(i)] = atom.gate_bias - last.gate_bias;
-    theta[model.expert_bias(i)] = atom.expert_bias;
-    theta[model.log_variance(i)] = log_variance;
-  }
-  return theta;
-}
-
 std::string draws_csv(const stats::BayesMoe& model, const stats::PosteriorDraws& draws) {
   std::string csv = "chain,draw,log_density,accept,divergent";
   for (const std::string& name : stats::parameter_names(model)) csv += "," + name;
@@ -111,14 +91,11 @@ int run_stats_sample(std::span<const std::string> args) {
   if (samples == 0) throw Error("--n must be at least 1");
 
   stats::HmcProblem problem;
-  stats::BayesMoe& model = problem.model;
-  model.family = spec.truth.family;
-  model.degree = spec.truth.degree;
-  model.dimension = spec.truth.dimension;
-  model.experts = k.empty() ? spec.truth.experts() : static_cast<uint32_t>(parse_whole("--k", k));
-  model.prior = {parse_positive("--gate-sd", gate_sd), parse_positive("--expert-sd", expert_sd),
-                 parse_positive("--noise-shape", shape), parse_positive("--noise-scale", scale)};
-  stats::validate_model(model);
+  problem.model = stats::model_for_spec(
+      spec, k.empty() ? 0 : static_cast<uint32_t>(parse_whole("--k", k)),
+      {parse_positive("--gate-sd", gate_sd), parse_positive("--expert-sd", expert_sd),
+       parse_positive("--noise-shape", shape), parse_positive("--noise-scale", scale)});
+  const stats::BayesMoe& model = problem.model;
   const stats::Dataset data = stats::simulate_mixture(spec, samples, 0, settings.seed);
   problem.data = &data;
 
@@ -130,7 +107,7 @@ int run_stats_sample(std::span<const std::string> args) {
 
   const bool truth_known = model.experts == spec.truth.experts();
   const std::vector<double> truth =
-      truth_known ? truth_parameters(model, spec) : std::vector<double>{};
+      truth_known ? stats::truth_parameters(model, spec) : std::vector<double>{};
   const std::vector<double> reference = truth_known ? truth : stats::highest_density_draw(raw);
   const stats::Relabelled relabelled = stats::relabel_draws(model, raw, reference);
   const std::vector<stats::ParameterSummary> table =

@@ -70,7 +70,8 @@ const Command kCommands[] = {
      "side by side",
      vkmoe::cli::run_eval},
     {"stats",
-     "vkmoe stats simulate|lse|rates|sample --spec FILE ...   softmax-gated MoE regression lab",
+     "vkmoe stats simulate|lse|rates|sample|contraction|choose-k --spec FILE ...   softmax-gated "
+     "MoE regression lab",
      vkmoe::cli::run_stats},
 };
 

@@ -1,6 +1,7 @@
 #include "engine/stats/bayes_hmc.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
 #include "engine/ops/launch.h"
@@ -104,19 +105,45 @@ class ChainKernel {
         chains_(chains),
         stream_(context) {
     validate_model(model_);
-    const Dataset& data = *problem.data;
-    if (data.dimension != model_.dimension || data.samples == 0) {
-      throw Error("hmc: the data set must be non-empty with the model's dimension");
+    const std::vector<const Dataset*> sets = chain_data_sets(problem);
+    if (chains == 0 || chains > context.info().max_workgroup_count[0] || chains % sets.size()) {
+      throw Error(
+          "hmc: chains must be 1.." + std::to_string(context.info().max_workgroup_count[0]) +
+          " and a multiple of the number of data sets (" + std::to_string(sets.size()) + ")");
     }
-    if (chains == 0 || chains > context.info().max_workgroup_count[0]) {
-      throw Error("hmc: chains must be 1.." +
-                  std::to_string(context.info().max_workgroup_count[0]));
+    // All data sets in one buffer; the chain table gives each chain its (first row, rows,
+    // temperature).
+    std::vector<float> rows;
+    if (!problem.temperatures.empty() && problem.temperatures.size() != chains) {
+      throw Error("hmc: one temperature per chain (" + std::to_string(chains) + "), got " +
+                  std::to_string(problem.temperatures.size()));
+    }
+    for (double t : problem.temperatures) {
+      if (!(t >= 0 && t <= 1)) throw Error("hmc: temperatures must lie in [0, 1]");
+    }
+    std::vector<uint32_t> table(3 * size_t{chains}, 0);
+    const uint32_t per_set = chains / static_cast<uint32_t>(sets.size());
+    for (size_t g = 0; g < sets.size(); ++g) {
+      const Dataset& data = *sets[g];
+      if (data.dimension != model_.dimension || data.samples == 0) {
+        throw Error("hmc: every data set must be non-empty with the model's dimension");
+      }
+      const uint32_t first = static_cast<uint32_t>(rows.size() / data.stride());
+      for (uint32_t c = static_cast<uint32_t>(g) * per_set; c < (g + 1) * per_set; ++c) {
+        table[3 * c] = first;
+        table[3 * c + 1] = data.samples;
+        table[3 * c + 2] = std::bit_cast<uint32_t>(
+            static_cast<float>(problem.temperatures.empty() ? 1.0 : problem.temperatures[c]));
+      }
+      rows.insert(rows.end(), data.rows.begin(), data.rows.end());
+      rows_ = std::max(rows_, data.samples);
+      row_sum_ += static_cast<double>(data.samples) * per_set;
     }
     const uint32_t p = layout_.parameters;
     free_ = problem.free.empty() ? default_free_mask(model_) : problem.free;
     if (free_.size() != p) throw Error("hmc: the free mask must have one entry per parameter");
     const uint64_t state_floats = uint64_t{chains} * layout_.stride();
-    for (uint64_t floats : {state_floats, draw_floats, uint64_t{data.rows.size()}}) {
+    for (uint64_t floats : {state_floats, draw_floats, uint64_t{rows.size()}}) {
       if (floats * sizeof(float) > context.max_binding_range()) {
         throw Error("hmc: " + std::to_string(floats * sizeof(float)) +
                     " bytes of data, state or draws do not fit one binding "
@@ -135,18 +162,13 @@ class ChainKernel {
       s[layout_.log_step()] = static_cast<float>(std::log(settings.initial_step));
       s[layout_.anchor()] = static_cast<float>(std::log(10.0 * settings.initial_step));
     }
-    const std::vector<uint32_t> table = [&] {
-      std::vector<uint32_t> t(2 * size_t{chains}, 0);
-      for (uint32_t c = 0; c < chains; ++c) t[2 * c + 1] = data.samples;
-      return t;
-    }();
     const std::vector<uint32_t> mask(free_.begin(), free_.end());
-    data_ = context.create_buffer(data.rows.size() * sizeof(float), "hmc_data");
+    data_ = context.create_buffer(rows.size() * sizeof(float), "hmc_data");
     table_ = context.create_buffer(table.size() * sizeof(uint32_t), "hmc_chains");
     state_ = context.create_buffer(state.size() * sizeof(float), "hmc_state");
     mask_ = context.create_buffer(mask.size() * sizeof(uint32_t), "hmc_free");
     draws_ = context.create_buffer(std::max<uint64_t>(draw_floats, 1) * sizeof(float), "hmc_draws");
-    stream_.upload(data_.span(), data.rows.data(), data.rows.size() * sizeof(float));
+    stream_.upload(data_.span(), rows.data(), rows.size() * sizeof(float));
     stream_.upload(table_.span(), table.data(), table.size() * sizeof(uint32_t));
     stream_.upload(state_.span(), state.data(), state.size() * sizeof(float));
     stream_.upload(mask_.span(), mask.data(), mask.size() * sizeof(uint32_t));
@@ -170,7 +192,6 @@ class ChainKernel {
     push_.gamma = static_cast<float>(settings.gamma);
     push_.t0 = static_cast<float>(settings.t0);
     push_.kappa = static_cast<float>(settings.kappa);
-    rows_ = data.samples;
   }
 
   void dispatch(uint32_t transition, uint32_t step_first, uint32_t steps, uint32_t flags,
@@ -191,8 +212,8 @@ class ChainKernel {
     // Per row and gradient: gates, experts, densities and the gradient, ~20 flops a parameter.
     const double gradients = steps + ((flags & kEvaluate) ? 1.0 : 0.0);
     stream_.dispatch(*pipeline_, bindings, ops::push_bytes(push), {chains_, 1, 1}, pipeline_->name,
-                     {gradients * chains_ * rows_ * 20.0 * layout_.parameters,
-                      gradients * chains_ * rows_ * (model_.dimension + 1) * 4.0});
+                     {gradients * row_sum_ * 20.0 * layout_.parameters,
+                      gradients * row_sum_ * (model_.dimension + 1) * 4.0});
   }
 
   // `out` is written by finish(); it must not move until then.
@@ -206,7 +227,7 @@ class ChainKernel {
   void finish() { stream_.finish(); }
   uint64_t dispatches() const { return stream_.dispatch_count(); }
   const StateLayout& layout() const { return layout_; }
-  uint32_t rows() const { return rows_; }
+  uint32_t rows() const { return rows_; }  // of the largest data set: what the loop plan needs
 
  private:
   vk::Context& context_;
@@ -214,6 +235,7 @@ class ChainKernel {
   StateLayout layout_;
   uint32_t chains_;
   uint32_t rows_ = 0;
+  double row_sum_ = 0;  // rows over all chains, for the profiler's flop count
   std::vector<uint8_t> free_;
   vk::Stream stream_;
   vk::Buffer data_, table_, state_, mask_, draws_;
@@ -224,7 +246,10 @@ class ChainKernel {
 void validate_problem(const HmcProblem& problem) {
   validate_model(problem.model);
   const uint32_t p = problem.model.parameters();
-  if (problem.data == nullptr) throw Error("hmc: no data set");
+  if (problem.data == nullptr && problem.data_sets.empty()) throw Error("hmc: no data set");
+  for (const Dataset* set : problem.data_sets) {
+    if (set == nullptr) throw Error("hmc: a data set is missing");
+  }
   if (!problem.free.empty() && problem.free.size() != p) {
     throw Error("hmc: the free mask must have one entry per parameter (" + std::to_string(p) + ")");
   }
@@ -234,6 +259,11 @@ void validate_problem(const HmcProblem& problem) {
 }
 
 }  // namespace
+
+std::vector<const Dataset*> chain_data_sets(const HmcProblem& problem) {
+  if (!problem.data_sets.empty()) return problem.data_sets;
+  return {problem.data};
+}
 
 std::vector<double> initial_positions(const HmcProblem& problem, const HmcSettings& settings) {
   validate_problem(problem);

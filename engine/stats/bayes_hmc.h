@@ -44,8 +44,15 @@ struct HmcSettings {
 struct HmcProblem {
   BayesMoe model;
   const Dataset* data = nullptr;  // not owned
-  std::vector<uint8_t> free;      // empty: default_free_mask(model)
-  std::vector<double> fixed;      // values of the fixed parameters (layout order); empty: 0
+  // Independent data sets (replications) in one run: when not empty, the chains are split into
+  // data_sets.size() equal consecutive groups and group g samples the posterior given
+  // data_sets[g] (`data` is then unused). Not owned; all of the model's dimension.
+  std::vector<const Dataset*> data_sets;
+  std::vector<uint8_t> free;  // empty: default_free_mask(model)
+  std::vector<double> fixed;  // values of the fixed parameters (layout order); empty: 0
+  // Power posteriors: chain c samples L(theta)^t_c prior(theta) (the stored log densities are
+  // of that tempered density). Empty: every chain at t = 1; else one t in [0, 1] per chain.
+  std::vector<double> temperatures;
 };
 
 struct PosteriorDraws {
@@ -63,6 +70,9 @@ struct PosteriorDraws {
     return values[(size_t{chain} * draws + draw) * parameters + q];
   }
 };
+
+// The data set of each chain group: data_sets, or {data}.
+std::vector<const Dataset*> chain_data_sets(const HmcProblem& problem);
 
 // The starting points the sampler uses: chains * parameters, chain-major.
 std::vector<double> initial_positions(const HmcProblem& problem, const HmcSettings& settings);

@@ -1,5 +1,6 @@
 #include "engine/stats/bayes_model.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "engine/vk/error.h"
@@ -45,6 +46,38 @@ std::vector<std::string> parameter_names(const BayesMoe& model) {
     names.push_back("log_sigma2" + atom);
   }
   return names;
+}
+
+BayesMoe model_for_spec(const RegressionSpec& spec, uint32_t experts, const BayesPrior& prior) {
+  BayesMoe model;
+  model.family = spec.truth.family;
+  model.degree = spec.truth.degree;
+  model.dimension = spec.truth.dimension;
+  model.experts = experts == 0 ? spec.truth.experts() : experts;
+  model.prior = prior;
+  validate_model(model);
+  return model;
+}
+
+std::vector<double> truth_parameters(const BayesMoe& model, const RegressionSpec& spec) {
+  if (model.experts != spec.truth.experts() || model.dimension != spec.truth.dimension) {
+    throw Error("bayes: the truth has " + std::to_string(spec.truth.experts()) +
+                " experts of dimension " + std::to_string(spec.truth.dimension));
+  }
+  std::vector<double> theta(model.parameters());
+  const double log_variance = 2.0 * std::log(std::max(spec.noise_sigma, 1e-12));
+  const ExpertAtom& last = spec.truth.atoms.back();
+  for (uint32_t i = 0; i < model.experts; ++i) {
+    const ExpertAtom& atom = spec.truth.atoms[i];
+    for (uint32_t j = 0; j < model.dimension; ++j) {
+      theta[model.gate_slope(i) + j] = atom.gate_slope[j] - last.gate_slope[j];
+      theta[model.expert_slope(i) + j] = atom.expert_slope[j];
+    }
+    theta[model.gate_bias(i)] = atom.gate_bias - last.gate_bias;
+    theta[model.expert_bias(i)] = atom.expert_bias;
+    theta[model.log_variance(i)] = log_variance;
+  }
+  return theta;
 }
 
 MoeModel regression_atoms(const BayesMoe& model, std::span<const double> theta) {

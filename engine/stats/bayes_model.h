@@ -55,6 +55,13 @@ std::vector<uint8_t> default_free_mask(const BayesMoe& model);
 // "beta1[i][j]", "beta0[i]", "a[i][j]", "b[i]", "log_sigma2[i]" (0-based), in layout order.
 std::vector<std::string> parameter_names(const BayesMoe& model);
 
+// A model of the spec's expert family and dimension with `experts` atoms (0: the spec's k*).
+BayesMoe model_for_spec(const RegressionSpec& spec, uint32_t experts, const BayesPrior& prior);
+
+// The spec's truth in the sampler's layout (model.experts must be the spec's k*): log sigma^2
+// from its noise_sigma for every atom, gates translated so that the last one is zero.
+std::vector<double> truth_parameters(const BayesMoe& model, const RegressionSpec& spec);
+
 // The regression atoms (without the variances) of one flat parameter vector.
 MoeModel regression_atoms(const BayesMoe& model, std::span<const double> theta);
 

@@ -42,35 +42,62 @@ std::vector<RateSeries> rate_series(const std::vector<LseFitRecord>& records, Ex
       {"overfit_atom_error", [](const LseFitRecord& r) { return r.loss.overfit_atom_distance; },
        strong ? "-1/4" : "slower than any power"},
   };
-  std::map<uint32_t, std::vector<const LseFitRecord*>> by_size;
-  for (const LseFitRecord& record : records) by_size[record.samples].push_back(&record);
   std::vector<RateSeries> all;
   for (const Metric& metric : metrics) {
-    RateSeries series;
-    series.name = metric.name;
-    series.theory = metric.theory;
-    bool positive = true, median_positive = true;
-    for (const auto& [n, group] : by_size) {
-      std::vector<double> values;
-      for (const LseFitRecord* record : group) values.push_back(metric.value(*record));
-      const double mean =
-          std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
-      std::sort(values.begin(), values.end());
-      const std::size_t half = values.size() / 2;
-      const double median =
-          values.size() % 2 == 1 ? values[half] : 0.5 * (values[half - 1] + values[half]);
-      positive = positive && mean > 0;
-      median_positive = median_positive && median > 0;
-      series.samples.push_back(n);
-      series.mean.push_back(mean);
-      series.median.push_back(median);
+    std::map<uint32_t, std::vector<double>> by_size;
+    for (const LseFitRecord& record : records)
+      by_size[record.samples].push_back(metric.value(record));
+    if (auto series = summarise_rate(metric.name, metric.theory, by_size)) {
+      all.push_back(std::move(*series));
     }
-    if (!positive || series.samples.size() < 3) continue;
-    series.fit = fit_power_law(series.samples, series.mean);
-    if (median_positive) series.median_fit = fit_power_law(series.samples, series.median);
-    all.push_back(std::move(series));
   }
   return all;
+}
+
+std::optional<RateSeries> summarise_rate(std::string name, std::string theory,
+                                         const std::map<uint32_t, std::vector<double>>& by_size) {
+  RateSeries series;
+  series.name = std::move(name);
+  series.theory = std::move(theory);
+  bool positive = true, median_positive = true;
+  for (const auto& [n, group] : by_size) {
+    std::vector<double> values = group;
+    const double mean =
+        std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
+    std::sort(values.begin(), values.end());
+    const std::size_t half = values.size() / 2;
+    const double median =
+        values.size() % 2 == 1 ? values[half] : 0.5 * (values[half - 1] + values[half]);
+    positive = positive && mean > 0;
+    median_positive = median_positive && median > 0;
+    series.samples.push_back(n);
+    series.mean.push_back(mean);
+    series.median.push_back(median);
+  }
+  if (!positive || series.samples.size() < 3) return std::nullopt;
+  series.fit = fit_power_law(series.samples, series.mean);
+  if (median_positive) series.median_fit = fit_power_law(series.samples, series.median);
+  return series;
+}
+
+std::string rate_table(const std::vector<RateSeries>& series) {
+  char line[256];
+  std::snprintf(line, sizeof(line), "%-20s %8s %20s %14s %20s   %s\n", "series", "slope",
+                "95% interval", "median slope", "95% interval", "theory");
+  std::string text = line;
+  for (const RateSeries& s : series) {
+    std::snprintf(line, sizeof(line), "%-20s %8.3f   [%7.3f, %7.3f]", s.name.c_str(), s.fit.slope,
+                  s.fit.slope_low, s.fit.slope_high);
+    text += line;
+    if (s.median_fit.points > 0) {
+      std::snprintf(line, sizeof(line), " %14.3f   [%7.3f, %7.3f]", s.median_fit.slope,
+                    s.median_fit.slope_low, s.median_fit.slope_high);
+    } else {
+      std::snprintf(line, sizeof(line), " %14s %20s", "-", "-");
+    }
+    text += line + ("   " + s.theory + "\n");
+  }
+  return text;
 }
 
 void write_file_atomically(const std::filesystem::path& path, const std::string& text) {

@@ -4,7 +4,10 @@
 // a few fits stuck in another basin cannot move.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,10 +26,22 @@ struct RateSeries {
   PowerLawFit median_fit;  // of the medians; unset (points = 0) if a median is not positive
 };
 
+// Mean and median over replications of one loss at every sample size (`by_size`: n -> the
+// replications' values), with their fitted slopes. Empty (no value) when a mean is not
+// positive or there are fewer than 3 sizes; the median fit is left unset when a median is not
+// positive.
+std::optional<RateSeries> summarise_rate(std::string name, std::string theory,
+                                         const std::map<uint32_t, std::vector<double>>& by_size);
+
 // voronoi_loss (D_1 or D_2), function_l2_error, exact_atom_error (largest |d beta1| + |d eta|
 // over exact-fitted cells) and overfit_atom_error (over over-fitted cells); a series whose
 // means are not all positive (no over-fitted cell when k = k*) is left out.
 std::vector<RateSeries> rate_series(const std::vector<LseFitRecord>& records, ExpertFamily family);
+
+// The printed slope table: per series the slope of the means with its 95% interval, the slope
+// of the medians with its interval ("-" when unset), and the theory's slope; one line each,
+// after a header.
+std::string rate_table(const std::vector<RateSeries>& series);
 
 // One row per fit: n, replication, best start, objective, the loss parts, function error.
 void write_records_csv(const std::filesystem::path& path, const std::vector<LseFitRecord>& records);

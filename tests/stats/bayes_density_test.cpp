@@ -177,5 +177,66 @@ TEST_F(BayesDensityGpu, KernelMatchesTheReferenceAndFiniteDifferences) {
   }
 }
 
+// Chain groups on their own data sets (HmcProblem::data_sets): three sets of different sizes,
+// two chains each at the same point; every chain's density is the reference on its own set.
+TEST_F(BayesDensityGpu, ChainGroupsSeeTheirOwnDataSets) {
+  stats::HmcProblem problem;
+  problem.model = make_model(ExpertFamily::tanh);
+  const std::vector<Dataset> sets = {make_data(ExpertFamily::tanh, 37),
+                                     make_data(ExpertFamily::tanh, 5),
+                                     make_data(ExpertFamily::linear, 80)};
+  for (const Dataset& set : sets) problem.data_sets.push_back(&set);
+  const std::vector<uint8_t> free = stats::default_free_mask(problem.model);
+  std::vector<double> point;
+  for (double v : random_point(problem.model, free, 3)) point.push_back(float(v));
+  std::vector<double> positions;
+  for (int c = 0; c < 6; ++c) positions.insert(positions.end(), point.begin(), point.end());
+  const stats::DensityAt gpu = stats::log_posterior_gpu(context(), problem, positions);
+  ASSERT_EQ(gpu.log_density.size(), 6u);
+  for (uint32_t c = 0; c < 6; ++c) {
+    const double value = stats::log_posterior(problem.model, sets[c / 2], point, free);
+    EXPECT_NEAR(gpu.log_density[c], value, 1e-6 * (1 + std::abs(value))) << "chain " << c;
+  }
+  EXPECT_NE(gpu.log_density[0], gpu.log_density[2]);
+  // Six chains cannot be split into four equal groups.
+  problem.data_sets.push_back(&sets[0]);
+  EXPECT_THROW(stats::log_posterior_gpu(context(), problem, positions), std::exception);
+}
+
+// Power posteriors: at temperature t the kernel's density is t log L + log prior, with the
+// prior alone from the reference on an empty data set.
+TEST_F(BayesDensityGpu, TemperatureScalesTheLikelihoodOnly) {
+  stats::HmcProblem problem;
+  problem.model = make_model(ExpertFamily::sigmoid);
+  const Dataset data = make_data(ExpertFamily::sigmoid, 37);
+  problem.data = &data;
+  const Dataset empty{2, 0, {}};
+  const std::vector<uint8_t> free = stats::default_free_mask(problem.model);
+  const uint32_t p = problem.model.parameters();
+  std::vector<double> point;
+  for (double v : random_point(problem.model, free, 4)) point.push_back(float(v));
+  problem.temperatures = {0.0, 0.3, 1.0};
+  std::vector<double> positions;
+  for (int c = 0; c < 3; ++c) positions.insert(positions.end(), point.begin(), point.end());
+  const stats::DensityAt gpu = stats::log_posterior_gpu(context(), problem, positions);
+  std::vector<double> full_gradient(p), prior_gradient(p);
+  const double full = stats::log_posterior(problem.model, data, point, free, full_gradient);
+  const double prior = stats::log_posterior(problem.model, empty, point, free, prior_gradient);
+  double scale = 1;
+  for (double g : full_gradient) scale = std::max(scale, std::abs(g));
+  for (uint32_t c = 0; c < 3; ++c) {
+    const double t = problem.temperatures[c];
+    const double value = t * (full - prior) + prior;
+    EXPECT_NEAR(gpu.log_density[c], value, 1e-6 * (1 + std::abs(full))) << "t = " << t;
+    for (uint32_t q = 0; q < p; ++q) {
+      EXPECT_NEAR(gpu.gradient[size_t{c} * p + q],
+                  t * (full_gradient[q] - prior_gradient[q]) + prior_gradient[q], 2e-6 * scale)
+          << "t = " << t << " parameter " << q;
+    }
+  }
+  problem.temperatures = {0.5, 1.5, 1.0};
+  EXPECT_THROW(stats::log_posterior_gpu(context(), problem, positions), std::exception);
+}
+
 }  // namespace
 }  // namespace vkmoe::test

@@ -1,11 +1,15 @@
 // The GPU HMC sampler (engine/stats/bayes_hmc.h) on a conjugate toy whose posterior is known
 // exactly: one linear expert with known noise variance is Bayesian linear regression with a
 // Gaussian prior, posterior N(mu, S) with S^-1 = X^T X / s2 + I / tau^2, mu = S X^T y / s2.
+// The single-thread CPU sampler (bayes_hmc_cpu.h) is held to the same posterior.
 // Also: a seed reproduces the draws bit for bit, however transitions are cut into dispatches.
 #include <cmath>
+#include <numbers>
 
 #include "engine/stats/bayes_density.h"
 #include "engine/stats/bayes_hmc.h"
+#include "engine/stats/bayes_hmc_cpu.h"
+#include "engine/stats/marginal_likelihood.h"
 #include "engine/stats/mcmc_diagnostics.h"
 #include "engine/stats/posterior_summary.h"
 #include "tests/support/gpu_test.h"
@@ -58,17 +62,21 @@ Toy make_toy(uint32_t samples) {
 
 class BayesSampler : public GpuTest {};
 
-TEST_F(BayesSampler, ConjugateToyMatchesTheExactPosterior) {
-  const Toy toy = make_toy(40);
+stats::HmcSettings toy_settings() {
   stats::HmcSettings settings;
   settings.chains = 8;
   settings.warmup = 300;
   settings.draws = 400;
   settings.leapfrog_steps = 6;
   settings.seed = 42;
-  const stats::PosteriorDraws draws = stats::sample_posterior_gpu(context(), toy.problem, settings);
-  ASSERT_EQ(draws.values.size(), size_t{8} * 400 * 5);
+  return settings;
+}
 
+// The draws of either sampler against the toy's exact posterior; `fixed_log_variance` is the
+// known log sigma^2 as the sampler stores it (float on the GPU).
+void expect_exact_posterior(const Toy& toy, const stats::PosteriorDraws& draws,
+                            double fixed_log_variance) {
+  ASSERT_EQ(draws.values.size(), size_t{8} * 400 * 5);
   double mean_accept = 0;
   for (double a : draws.accept) mean_accept += a / static_cast<double>(draws.accept.size());
   // Dual averaging aims at 0.8; the realised mean after warm-up lands near it.
@@ -104,8 +112,31 @@ TEST_F(BayesSampler, ConjugateToyMatchesTheExactPosterior) {
   for (uint32_t c = 0; c < draws.chains; ++c) {
     for (uint32_t t = 0; t < draws.draws; t += 37) {
       EXPECT_EQ(draws.value(c, t, 0), 0.0);
-      EXPECT_EQ(draws.value(c, t, 4),
-                static_cast<double>(static_cast<float>(std::log(kNoiseVariance))));
+      EXPECT_EQ(draws.value(c, t, 4), fixed_log_variance);
+    }
+  }
+}
+
+TEST_F(BayesSampler, ConjugateToyMatchesTheExactPosterior) {
+  const Toy toy = make_toy(40);
+  const stats::PosteriorDraws draws =
+      stats::sample_posterior_gpu(context(), toy.problem, toy_settings());
+  expect_exact_posterior(toy, draws,
+                         static_cast<double>(static_cast<float>(std::log(kNoiseVariance))));
+}
+
+// The single-thread CPU sampler (the bench's baseline) on the same toy, same tolerances.
+TEST(BayesSamplerCpu, ConjugateToyMatchesTheExactPosterior) {
+  const Toy toy = make_toy(40);
+  const stats::PosteriorDraws draws = stats::sample_posterior_cpu(toy.problem, toy_settings());
+  expect_exact_posterior(toy, draws, std::log(kNoiseVariance));
+  // Every draw's stored log density is the reference's at that draw.
+  for (uint32_t c = 0; c < draws.chains; c += 3) {
+    for (uint32_t t = 0; t < draws.draws; t += 53) {
+      std::vector<double> theta(draws.parameters);
+      for (uint32_t q = 0; q < draws.parameters; ++q) theta[q] = draws.value(c, t, q);
+      EXPECT_DOUBLE_EQ(draws.log_density[size_t{c} * draws.draws + t],
+                       stats::log_posterior(toy.problem.model, toy.data, theta, toy.problem.free));
     }
   }
 }
@@ -190,6 +221,47 @@ TEST_F(BayesSampler, RejectsInconsistentProblems) {
   toy.problem.free = {};
   toy.problem.model.experts = 9;
   EXPECT_THROW(stats::sample_posterior_gpu(context(), toy.problem, settings), std::exception);
+}
+
+// The corrected trapezoid rule integrates cubics exactly: E(t) = t^3 - 2t with V = E' = 3t^2 - 2
+// on an uneven ladder gives 1/4 - 1.
+TEST(Evidence, CorrectedTrapezoidIsExactForCubics) {
+  const std::vector<double> t = stats::temperature_ladder(7, 3.0);
+  std::vector<double> mean, variance;
+  for (double x : t) {
+    mean.push_back(x * x * x - 2 * x);
+    variance.push_back(3 * x * x - 2);
+  }
+  EXPECT_NEAR(stats::thermodynamic_integral(t, mean, variance), -0.75, 1e-14);
+  EXPECT_DOUBLE_EQ(t.front(), 0.0);
+  EXPECT_DOUBLE_EQ(t.back(), 1.0);
+}
+
+// Thermodynamic integration on the conjugate toy, whose evidence is known exactly: by Bayes'
+// rule at the posterior mean mu, log p(y) = log p(y, mu) - log N(mu | mu, S)
+// = log_posterior(mu) + log(2 pi) + log det(S) / 2 (two sampled parameters).
+TEST_F(BayesSampler, ThermodynamicIntegrationMatchesTheConjugateEvidence) {
+  const Toy toy = make_toy(40);
+  const std::vector<double> mu = {0, 0, toy.mean[0], toy.mean[1], std::log(kNoiseVariance)};
+  const double det = toy.covariance[0] * toy.covariance[2] - toy.covariance[1] * toy.covariance[1];
+  const double exact = stats::log_posterior(toy.problem.model, toy.data, mu, toy.problem.free) +
+                       std::log(2 * std::numbers::pi) + 0.5 * std::log(det);
+  stats::EvidenceSettings settings;
+  settings.temperatures = 16;
+  settings.hmc.chains = 2;
+  settings.hmc.warmup = 200;
+  settings.hmc.draws = 200;
+  settings.hmc.leapfrog_steps = 6;
+  settings.hmc.seed = 11;
+  const stats::EvidenceEstimate estimate = stats::log_evidence_ti(context(), toy.problem, settings);
+  // 4 Monte Carlo standard errors plus 0.05 for the ladder's discretisation.
+  EXPECT_NEAR(estimate.log_evidence, exact, 4 * estimate.standard_error + 0.05)
+      << "standard error " << estimate.standard_error;
+  EXPECT_LT(estimate.standard_error, 0.2);
+  // E_t[log L] grows with t (its derivative is a variance).
+  for (size_t j = 0; j + 1 < estimate.mean_log_likelihood.size(); ++j) {
+    EXPECT_LT(estimate.mean_log_likelihood[j], estimate.mean_log_likelihood[j + 1] + 0.5);
+  }
 }
 
 }  // namespace

@@ -2,21 +2,11 @@
 # row per size x replication), the slopes CSV (mean and median slope per series) and the SVG.
 file(REMOVE_RECURSE ${OUT})
 file(MAKE_DIRECTORY ${OUT})
-execute_process(COMMAND ${VKMOE} stats rates --spec ${SPEC} --k 3 --n-min 200 --n-max 800
-                        --points 3 --replications 3 --adam-iterations 60 --lm-iterations 5
-                        --out ${OUT}/tanh_k3
-                OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "vkmoe stats rates failed (${rc}):\n${out}\n${err}")
-endif()
-foreach(file tanh_k3_fits.csv tanh_k3_rates.csv tanh_k3.svg)
-  if(NOT EXISTS ${OUT}/${file})
-    message(FATAL_ERROR "${file} was not written\n${out}")
-  endif()
-  if(EXISTS ${OUT}/${file}.tmp)
-    message(FATAL_ERROR "${file}.tmp was left behind")
-  endif()
-endforeach()
+include(${CMAKE_CURRENT_LIST_DIR}/run_writes_files.cmake)
+run_writes_files(${OUT} FILES tanh_k3_fits.csv tanh_k3_rates.csv tanh_k3.svg
+                 COMMAND ${VKMOE} stats rates --spec ${SPEC} --k 3 --n-min 200 --n-max 800
+                         --points 3 --replications 3 --adam-iterations 60 --lm-iterations 5
+                         --out ${OUT}/tanh_k3)
 file(STRINGS ${OUT}/tanh_k3_fits.csv fits)
 list(LENGTH fits fit_lines)
 if(NOT fit_lines EQUAL 10)  # header + 3 sizes x 3 replications

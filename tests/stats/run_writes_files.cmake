@@ -1,0 +1,20 @@
+# Shared by the check_*_outputs.cmake scripts: run_writes_files(DIR FILES... COMMAND args...)
+# runs the command (stdout into `out` in the caller's scope), fails on a non-zero exit, and
+# checks that every file was written into DIR with no `.tmp` left behind (atomic writes).
+function(run_writes_files dir)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "FILES;COMMAND")
+  execute_process(COMMAND ${arg_COMMAND} OUTPUT_VARIABLE text ERROR_VARIABLE err
+                  RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${arg_COMMAND} failed (${rc}):\n${text}\n${err}")
+  endif()
+  foreach(file ${arg_FILES})
+    if(NOT EXISTS ${dir}/${file})
+      message(FATAL_ERROR "${file} was not written\n${text}")
+    endif()
+    if(EXISTS ${dir}/${file}.tmp)
+      message(FATAL_ERROR "${file}.tmp was left behind")
+    endif()
+  endforeach()
+  set(out "${text}" PARENT_SCOPE)
+endfunction()
