@@ -23,16 +23,17 @@ namespace {
 
 // Sizes measured on two shared CPU cores with lavapipe (README "vkmoe demo"): the fit and the
 // glm predictive cost a forward and four backward passes per item, everything else one forward.
-constexpr const char* kDefaultTrainLimit = "32";
+constexpr const char* kDefaultTrainLimit = "160";
 constexpr const char* kDefaultValidationLimit = "100";
-constexpr const char* kDefaultEvalLimit = "20";
+constexpr const char* kDefaultEvalLimit = "100";
 constexpr const char* kDefaultSamples = "6";
 
 constexpr const char* kUsage =
     "usage: vkmoe demo [--models DIR (assets/demo/models: seed0..seed3)]\n"
     "         [--data DIR (assets/demo/data: train, validation, test, ood_shift, ood_template)]\n"
-    "         [--out DIR (demo)] [--train-limit N (32)] [--val-limit N (100)]\n"
-    "         [--eval-limit N (20 per test split)] [--samples S (6 mc weight samples)]\n"
+    "         [--out DIR (demo)] [--train-limit N (160)] [--val-limit N (100)]\n"
+    "         [--eval-limit N (100 per test split)] [--samples S (6 mc weight samples)]\n"
+    "         [--prior-precision val|evidence (val: both Laplace rows pick λ by validation NLL)]\n"
     "         [--seed S (0)] [--json]\n"
     "Fits Bayesian-MoE on seed0, compares it with MAP, temperature scaling, last-layer Laplace\n"
     "and a deep ensemble on the ID test and both OOD splits, and writes OUT/report.html and\n"
@@ -43,6 +44,7 @@ struct Options {
   std::string models, data, out = "demo";
   std::string train_limit = kDefaultTrainLimit, validation_limit = kDefaultValidationLimit;
   std::string eval_limit = kDefaultEvalLimit, samples = kDefaultSamples, seed = "0";
+  std::string prior_precision = "val";
   bool as_json = false;
 };
 
@@ -60,6 +62,11 @@ int run(const Options& o) {
   if (options.mc_samples < 1) throw bayes::BayesError("--samples 0: expected at least 1");
   options.seed = static_cast<std::uint64_t>(parse_whole("--seed", o.seed));
   if (options.out.empty()) throw bayes::BayesError("--out: expected a folder");
+  if (o.prior_precision != "val" && o.prior_precision != "evidence") {
+    throw bayes::BayesError("--prior-precision " + o.prior_precision +
+                            ": expected val or evidence");
+  }
+  options.lambda_by_evidence = o.prior_precision == "evidence";
 
   const DemoData data = load_demo_data(d);
   std::fprintf(stderr, "vkmoe demo: %zu train, %zu validation, %zu/%zu/%zu test items; out %s\n",
@@ -95,7 +102,8 @@ int run_demo(std::span<const std::string> args) {
                                  {"--val-limit", &o.validation_limit},
                                  {"--eval-limit", &o.eval_limit},
                                  {"--samples", &o.samples},
-                                 {"--seed", &o.seed}},
+                                 {"--seed", &o.seed},
+                                 {"--prior-precision", &o.prior_precision}},
                                 {{"--json", &o.as_json}}))
     return *stop;
   return run(o);  // errors reach tools/vkmoe.cpp, which prints them with the command's name

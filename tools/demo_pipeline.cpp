@@ -7,12 +7,15 @@
 #include <utility>
 
 #include "engine/bayes/expert_weight_sampler.h"
+#include "engine/bayes/laplace_fit.h"
 #include "engine/bayes/last_layer_laplace.h"
 #include "engine/bayes/layer_ablation.h"
 #include "engine/bayes/layer_selection.h"
 #include "engine/bayes/model_fingerprint.h"
 #include "engine/bayes/predictive.h"
+#include "engine/bayes/validation_prior_precision.h"
 #include "engine/eval/answer_features.h"
+#include "engine/eval/metrics.h"
 #include "engine/eval/multiple_choice.h"
 #include "engine/eval/temperature_scaling.h"
 #include "engine/model/model_weights.h"
@@ -67,7 +70,11 @@ void record(DemoOutcome& outcome, const StageProgress& progress, std::string sta
 bayes::Posterior fit_posterior(vk::Context& context, const model::ModelWeights& weights,
                                const DemoData& data, const DemoOptions& options,
                                DemoOutcome& outcome) {
-  bayes::LaplaceFitOptions f;  // laplace fit's defaults: exact Fisher, λ by the evidence
+  bayes::LaplaceFitOptions f;  // laplace fit's defaults (exact Fisher) but for λ
+  if (!options.lambda_by_evidence) {
+    f.prior_precision.choice = bayes::PrecisionChoice::kValidation;
+    f.validation = fit_examples(data.validation.items);
+  }
   f.layers = bayes::select_layers("all", weights.config);
   f.rank = options.rank;
   f.seed = options.seed;
@@ -121,12 +128,30 @@ void last_layer_methods(vk::Context& context, const model::ModelWeights& weights
     labels.push_back(f.answer);
   }
   outcome.temperature = eval::fit_temperature(logits, labels).temperature;
-  const bayes::LastLayerPosterior last_layer = bayes::fit_last_layer_laplace(
+  bayes::LastLayerPosterior last_layer = bayes::fit_last_layer_laplace(
       train, eval::lm_head_rows(context, weights, train.front().label_tokens), {});
-  outcome.last_layer_lambda = last_layer.prior_precision;
   bayes::PredictiveOptions integration;
   integration.samples = options.glm_samples;
   integration.seed = options.seed;
+  if (!options.lambda_by_evidence) {
+    // The grid and rule of Bayesian-MoE's `val` (laplace fit), so both rows choose alike.
+    last_layer.prior_precision =
+        bayes::choose_by_validation(
+            bayes::log_grid(bayes::kValidationGridMin, bayes::kValidationGridMax,
+                            bayes::kValidationGridPoints),
+            [&](double lambda) {
+              bayes::LastLayerPosterior p = last_layer;
+              p.prior_precision = lambda;
+              std::vector<std::vector<double>> probabilities;
+              for (std::size_t i = 0; i < validation.size(); ++i) {
+                probabilities.push_back(
+                    bayes::last_layer_predictive(p, validation[i], integration, i));
+              }
+              return eval::classification_metrics(probabilities, labels).nll;
+            })
+            .prior_precision;
+  }
+  outcome.last_layer_lambda = last_layer.prior_precision;
   for (SplitWork& w : work) {
     for (std::size_t i = 0; i < w.features.size(); ++i) {
       const eval::AnswerFeatures& f = w.features[i];

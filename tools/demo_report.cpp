@@ -53,6 +53,11 @@ json split_json(const DemoSplit& s) {
 
 }  // namespace
 
+std::string lambda_source(const DemoReport& r) {
+  return r.options.lambda_by_evidence ? "evidence on the train items"
+                                      : "predictive NLL on " + sized(r.data.validation);
+}
+
 std::vector<std::string> demo_settings(const DemoReport& r) {
   const DemoOutcome& o = r.outcome;
   const std::string evaluation = std::to_string(r.data.evaluation.front().items.size());
@@ -61,11 +66,11 @@ std::vector<std::string> demo_settings(const DemoReport& r) {
           std::to_string(r.data.members.size() - 1),
       "Bayesian-MoE fit: " + sized(r.data.train) + ", " + o.fisher + " Fisher, rank " +
           std::to_string(r.options.rank) + ", MoE layers " + bayes::describe_layers(o.layers) +
-          ", λ " + lambdas(o.lambda) + " (evidence on train)",
+          ", λ " + lambdas(o.lambda) + " (" + lambda_source(r) + ")",
       "temperature scaling: T " + format("%.4f", o.temperature) + " (NLL on " +
           sized(r.data.validation) + ")",
       "last-layer Laplace (lm_head rows of the labels): λ " + format("%.4g", o.last_layer_lambda) +
-          " (evidence on the same train items)",
+          " (" + lambda_source(r) + ")",
       "evaluation: " + evaluation + " items per split; glm predictives " +
           std::to_string(r.options.glm_samples) + " logit draws, mc " +
           std::to_string(r.options.mc_samples) + " weight samples, seed " +

@@ -87,8 +87,9 @@ std::string demo_html_report(const DemoReport& r) {
       "<p>A small Qwen2-MoE fine-tuned on a multiple-choice task, its predictions as they are "
       "(MAP) and calibrated five ways, in distribution and on two shifted test sets. "
       "Bayesian-MoE is a Kronecker-factored Laplace posterior on every routed expert's "
-      "<code>down_proj</code>; λ comes from the evidence on the train items and T from the "
-      "validation items, never from a test split. ACC: accuracy; ECE: expected calibration error, "
+      "<code>down_proj</code>; λ (both Laplace rows) and T come from the validation items, or λ "
+      "from the evidence on the train items with <code>--prior-precision evidence</code>, never "
+      "from a test split. ACC: accuracy; ECE: expected calibration error, "
       "15 equal-width bins of the top probability; NLL: mean negative log-likelihood; Brier: "
       "mean squared error of the probability vector. The best value of each column is bold.</p>\n";
   html += "<ul class=\"settings\">\n";
