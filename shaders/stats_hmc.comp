@@ -15,6 +15,9 @@
 // With responsibilities w_i = pi_i N_i / sum_l pi_l N_l and r_i = y - h_i:
 //   d/dbeta1_i = (w_i - pi_i) x, d/dbeta0_i = w_i - pi_i, d/da_i = w_i r_i e^-v_i h'_i x,
 //   d/db_i = w_i r_i e^-v_i h'_i, d/dv_i = w_i (r_i^2 e^-v_i - 1) / 2.
+// With weight_concentration alpha > 0 the gate biases have, instead of their Gaussians, the
+// Dirichlet(alpha) prior on pi = softmax(beta0) (bayes_model.h says why), when any is free:
+//   lgamma(K alpha) - K lgamma(alpha) + alpha sum_i log pi_i,  d/dbeta0_j = alpha (1 - K pi_j).
 // Power posteriors (thermodynamic integration): each chain has a temperature t and samples
 // L(theta)^t prior(theta); the log likelihood sum and its gradient are scaled by t, the prior
 // terms are not (t = 1 is the posterior, t = 0 the prior).
@@ -65,6 +68,8 @@ layout(push_constant) uniform Push {
   float gamma;
   float t0;
   float kappa;
+  float weight_concentration;  // alpha of the Dirichlet prior on softmax(beta0); 0: Gaussian beta0
+  float weight_log_norm;       // lgamma(K alpha) - K lgamma(alpha)
 } p;
 
 const uint EVALUATE = 1;     // log density and gradient at the position, into the state
@@ -193,6 +198,17 @@ void evaluate(uint lane, uint row_at, uint rows, float temperature) {
   for (uint q = 0; q < P; ++q) partial[lane * SLOTS + q] = grad[q];
   partial[lane * SLOTS + P] = ll;
   barrier();
+  // Softmax of the gate biases (every invocation, from shared theta): the Dirichlet prior's.
+  const bool dirichlet = p.weight_concentration > 0.0;
+  bool any_bias_free = false;
+  float bias_largest = -3.0e38;
+  for (uint i = 0; i < K; ++i) {
+    any_bias_free = any_bias_free || free_mask[i * E + D] != 0;
+    bias_largest = max(bias_largest, theta[i * E + D]);
+  }
+  float bias_sum = 0.0;
+  for (uint i = 0; i < K; ++i) bias_sum += exp(theta[i * E + D] - bias_largest);
+  const float bias_log_normaliser = bias_largest + log(bias_sum);
   for (uint q = lane; q < SLOTS; q += GROUP_SIZE) {
     float sum = 0.0;
     for (uint t = 0; t < GROUP_SIZE; ++t) sum += partial[t * SLOTS + q];
@@ -203,6 +219,8 @@ void evaluate(uint lane, uint row_at, uint rows, float temperature) {
       float slope = 0.0;
       if (o == 2 * D + 2) {
         slope = p.noise_scale * exp(-theta[q]) - p.noise_shape;
+      } else if (o == D && dirichlet) {
+        slope = p.weight_concentration * (1.0 - float(K) * exp(theta[q] - bias_log_normaliser));
       } else {
         const float sd = o <= D ? p.gate_sd : p.expert_sd;
         slope = -theta[q] / (sd * sd);
@@ -215,9 +233,15 @@ void evaluate(uint lane, uint row_at, uint rows, float temperature) {
         const uint o = r % E;
         if (o == 2 * D + 2) {
           prior += p.noise_log_norm - p.noise_shape * theta[r] - p.noise_scale * exp(-theta[r]);
-        } else {
+        } else if (o != D || !dirichlet) {
           const float sd = o <= D ? p.gate_sd : p.expert_sd;
           prior += -0.5 * theta[r] * theta[r] / (sd * sd) - log(sd) - 0.91893853320467274;
+        }
+      }
+      if (dirichlet && any_bias_free) {
+        prior += p.weight_log_norm;
+        for (uint i = 0; i < K; ++i) {
+          prior += p.weight_concentration * (theta[i * E + D] - bias_log_normaliser);
         }
       }
       log_density = sum + prior;

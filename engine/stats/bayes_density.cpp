@@ -17,6 +17,31 @@ double log_normal(double x, double sd, double* slope) {
   return -0.5 * x * x / (sd * sd) - std::log(sd) - 0.5 * std::log(2.0 * std::numbers::pi);
 }
 
+// The Dirichlet prior on the mixing weights at x = 0 (bayes_model.h) when any gate bias is free;
+// adds its gradient to `grad`.
+double log_weight_prior(const BayesMoe& model, std::span<const double> theta,
+                        std::span<const uint8_t> free, std::vector<double>& grad) {
+  const uint32_t k = model.experts;
+  bool any_free = false;
+  double largest = -INFINITY;
+  for (uint32_t i = 0; i < k; ++i) {
+    any_free = any_free || free[model.gate_bias(i)] != 0;
+    largest = std::max(largest, theta[model.gate_bias(i)]);
+  }
+  if (!any_free) return 0;
+  double sum = 0;
+  for (uint32_t i = 0; i < k; ++i) sum += std::exp(theta[model.gate_bias(i)] - largest);
+  const double log_normaliser = largest + std::log(sum);
+  const double alpha = model.prior.weight_concentration;
+  double total = std::lgamma(k * alpha) - k * std::lgamma(alpha);
+  for (uint32_t i = 0; i < k; ++i) {
+    const double log_pi = theta[model.gate_bias(i)] - log_normaliser;
+    total += alpha * log_pi;
+    grad[model.gate_bias(i)] += alpha * (1.0 - k * std::exp(log_pi));
+  }
+  return total;
+}
+
 }  // namespace
 
 double log_posterior(const BayesMoe& model, const Dataset& data, std::span<const double> theta,
@@ -83,9 +108,10 @@ double log_posterior(const BayesMoe& model, const Dataset& data, std::span<const
   // Priors of the free parameters.
   const BayesPrior& prior = model.prior;
   const double log_gamma_shape = std::lgamma(prior.noise_shape);
+  const bool dirichlet = prior.weight_concentration > 0;
   for (uint32_t i = 0; i < k; ++i) {
     for (uint32_t q = i * model.stride(); q < (i + 1) * model.stride(); ++q) {
-      if (!free[q]) continue;
+      if (!free[q] || (dirichlet && q == model.gate_bias(i))) continue;
       double slope_q = 0;
       if (q == model.log_variance(i)) {
         const double tail = prior.noise_scale * std::exp(-theta[q]);
@@ -99,6 +125,7 @@ double log_posterior(const BayesMoe& model, const Dataset& data, std::span<const
       grad[q] += slope_q;
     }
   }
+  if (dirichlet) total += log_weight_prior(model, theta, free, grad);
   for (uint32_t q = 0; q < count; ++q) {
     if (!free[q]) grad[q] = 0;
   }

@@ -40,6 +40,8 @@ struct Push {
   float gamma;
   float t0;
   float kappa;
+  float weight_concentration;
+  float weight_log_norm;
 };
 
 // The chain state's layout (stats_hmc.comp): eight blocks of P floats (position, gradient,
@@ -65,11 +67,12 @@ uint64_t loop_trips_per_gradient(const BayesMoe& model, uint32_t rows) {
       (d + 1) + (k + 1) * (d + 2 + degree + 1) + 3 * (k + 1) + (k + 1) * (d + 2) + 1;
   const uint64_t rows_per_lane = (rows + kGroupSize - 1) / kGroupSize;
   const uint64_t slots_per_lane = (p + 1 + kGroupSize - 1) / kGroupSize;
-  // The row loop, the gradient's zeroing and store, the column sums, the prior (one lane),
-  // then the leapfrog step's own loop and its two position/momentum loops.
+  // The row loop, the gradient's zeroing and store, the gate biases' softmax (two loops over
+  // K), the column sums, the prior (one lane: its loop and the Dirichlet sum), then the
+  // leapfrog step's own loop and its two position/momentum loops.
   const uint64_t leapfrog = 1 + 2 * ((p + kGroupSize - 1) / kGroupSize + 1);
-  return rows_per_lane * per_row + (rows_per_lane + 1) + 2 * (p + 1) +
-         (slots_per_lane + 1) * (kGroupSize + 1) + (p + 1) + leapfrog;
+  return rows_per_lane * per_row + (rows_per_lane + 1) + 2 * (p + 1) + 2 * (k + 1) +
+         (slots_per_lane + 1) * (kGroupSize + 1) + (p + 1) + (k + 1) + leapfrog;
 }
 
 uint64_t loop_trips_outside_gradients(const BayesMoe& model) {
@@ -192,6 +195,10 @@ class ChainKernel {
     push_.gamma = static_cast<float>(settings.gamma);
     push_.t0 = static_cast<float>(settings.t0);
     push_.kappa = static_cast<float>(settings.kappa);
+    const double alpha = prior.weight_concentration, k = model_.experts;
+    push_.weight_concentration = static_cast<float>(alpha);
+    push_.weight_log_norm =
+        alpha > 0 ? static_cast<float>(std::lgamma(k * alpha) - k * std::lgamma(alpha)) : 0.0f;
   }
 
   void dispatch(uint32_t transition, uint32_t step_first, uint32_t steps, uint32_t flags,

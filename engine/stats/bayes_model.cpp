@@ -22,6 +22,9 @@ void validate_model(const BayesMoe& model) {
       !positive(prior.noise_scale)) {
     throw Error("bayes: prior scales and the inverse-gamma shape and scale must be positive");
   }
+  if (!std::isfinite(prior.weight_concentration) || prior.weight_concentration < 0) {
+    throw Error("bayes: the Dirichlet concentration of the mixing weights must be >= 0 (0: off)");
+  }
 }
 
 std::vector<uint8_t> default_free_mask(const BayesMoe& model) {

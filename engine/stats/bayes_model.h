@@ -27,6 +27,21 @@ struct BayesPrior {
   double expert_sd = 5.0;     // a, b
   double noise_shape = 2.0;   // inverse-gamma shape alpha of sigma^2
   double noise_scale = 0.01;  // inverse-gamma scale beta of sigma^2 (mean beta / (alpha - 1))
+  // 0: beta0 ~ N(0, gate_sd^2) like the other gate parameters. alpha > 0: the sparsity prior of
+  // strategy (b) for choosing K (an over-fitted K-bar, then merge_truncate_merge.h): the mixing
+  // weights at the reference point x = 0, pi = softmax(beta0), are Dirichlet(alpha, ..., alpha),
+  // which in beta0 (last fixed at 0; the Jacobian of softmax is prod pi_i) is the density
+  //   log p(beta0) = lgamma(K alpha) - K lgamma(alpha) + alpha sum_i log pi_i,
+  //   d/dbeta0_j = alpha (1 - K pi_j).
+  // Why this one: it is proper with a closed-form normaliser (so the thermodynamic-integration
+  // evidence stays valid under it), smooth for HMC, and with alpha < 1 (below d/2 of Rousseau
+  // & Mengersen 2011) the posterior of an over-fitted mixture empties the extra atoms: in beta0
+  // its tail is only exp(alpha beta0), so a superfluous atom's weight can drift toward 0 at
+  // almost no prior cost, where a N(0, gate_sd^2) prior would pull it back to pi ~ 1/K. X is
+  // drawn on a box around 0, so the weights at x = 0 speak for the weights over the data.
+  // It is applied when any gate bias is free (with every parameter fixed, as the evidence's
+  // likelihood-only evaluations do, it is left out like every other prior term).
+  double weight_concentration = 0;
 };
 
 struct BayesMoe {
