@@ -5,6 +5,7 @@
 
 #include "engine/stats/choose_k.h"
 #include "engine/stats/simulate.h"
+#include "tests/stats/well_separated_spec.h"
 #include "tests/support/gpu_test.h"
 
 namespace vkmoe::test {
@@ -39,15 +40,8 @@ TEST(ChooseK, PosteriorIsPriorTimesEvidenceNormalised) {
 class ChooseKGpu : public GpuTest {};
 
 TEST_F(ChooseKGpu, EvidencePicksKStarOnWellSeparatedData) {
-  // The experts of assets/stats/sigmoid_k2.json: opposite gates, slopes 2 and -1.5, noise
-  // sd 0.05 on [-2, 2], so two experts explain the data far better than one, and a third
-  // only costs its prior volume.
-  stats::RegressionSpec spec;
-  spec.truth.family = stats::ExpertFamily::sigmoid;
-  spec.truth.atoms = {{{1.0}, 0.0, {2.0}, 0.5}, {{-1.0}, 0.0, {-1.5}, -0.5}};
-  spec.box_low = -2.0;
-  spec.box_high = 2.0;
-  spec.noise_sigma = 0.05;
+  // Two experts explain the data far better than one, and a third only costs its prior volume.
+  const stats::RegressionSpec spec = stats_test::well_separated_sigmoid_spec();
   const stats::Dataset data = stats::simulate_mixture(spec, 150, 0, 2);
   stats::EvidenceSettings settings;
   settings.temperatures = 12;

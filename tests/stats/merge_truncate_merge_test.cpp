@@ -6,6 +6,7 @@
 #include "engine/stats/choose_k_mtm.h"
 #include "engine/stats/merge_truncate_merge.h"
 #include "engine/stats/simulate.h"
+#include "tests/stats/well_separated_spec.h"
 #include "tests/support/gpu_test.h"
 
 namespace vkmoe::test {
@@ -102,14 +103,8 @@ TEST(MergeTruncateMerge, TwoCopiesOfAnExpertAreOneAtomWithTheSummedGate) {
 class MergeTruncateMergeGpu : public GpuTest {};
 
 TEST_F(MergeTruncateMergeGpu, OverfittedPosteriorRecoversKStarOnWellSeparatedData) {
-  // The experts of assets/stats/sigmoid_k2.json (as in choose_k_test): k* = 2, fitted with
-  // K-bar = 4 under the Dirichlet(0.1) weight prior.
-  stats::RegressionSpec spec;
-  spec.truth.family = stats::ExpertFamily::sigmoid;
-  spec.truth.atoms = {{{1.0}, 0.0, {2.0}, 0.5}, {{-1.0}, 0.0, {-1.5}, -0.5}};
-  spec.box_low = -2.0;
-  spec.box_high = 2.0;
-  spec.noise_sigma = 0.05;
+  // k* = 2, fitted with K-bar = 4 under the Dirichlet(0.1) weight prior.
+  const stats::RegressionSpec spec = stats_test::well_separated_sigmoid_spec();
   const stats::Dataset data = stats::simulate_mixture(spec, 200, 0, 2);
   stats::MtmChooseSettings settings;
   settings.k_bar = 4;
