@@ -1,6 +1,7 @@
 #include "tools/bayes_predictions.h"
 
 #include <span>
+#include <utility>
 
 #include "engine/bayes/expert_weight_sampler.h"
 #include "engine/bayes/glm_validation.h"
@@ -23,13 +24,26 @@ std::vector<std::vector<double>> glm_probabilities(vk::Context& context,
                                                    const bayes::GlmPredictiveOptions& options,
                                                    const std::vector<eval::TokenizedItem>& items,
                                                    const PredictionProgress& progress) {
+  return std::move(glm_probability_sweep(context, weights, posterior, options,
+                                         {options.prior_precision}, items, progress)
+                       .front());
+}
+
+std::vector<std::vector<std::vector<double>>> glm_probability_sweep(
+    vk::Context& context, const model::ModelWeights& weights, const bayes::Posterior& posterior,
+    const bayes::GlmPredictiveOptions& options, const std::vector<std::optional<double>>& lambdas,
+    const std::vector<eval::TokenizedItem>& items, const PredictionProgress& progress) {
   const std::vector<std::int64_t> layers = bayes::posterior_layer_indices(posterior);
-  std::vector<std::vector<double>> probabilities;
+  std::vector<std::vector<std::vector<double>>> probabilities(lambdas.size());
   for (std::size_t i = 0; i < items.size(); ++i) {
     const bayes::FitExample example = fit_example(items[i]);
     const std::vector<bayes::ValidationJacobians> j = bayes::gather_validation_jacobians(
         context, weights, std::span<const bayes::FitExample>(&example, 1), layers);
-    probabilities.push_back(bayes::glm_predictive(posterior, j.front(), options, i));
+    for (std::size_t k = 0; k < lambdas.size(); ++k) {
+      bayes::GlmPredictiveOptions at = options;
+      at.prior_precision = lambdas[k];
+      probabilities[k].push_back(bayes::glm_predictive(posterior, j.front(), at, i));
+    }
     if (progress) progress(i + 1, items.size());
   }
   return probabilities;

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "engine/bayes/laplace_fit.h"
@@ -34,6 +35,14 @@ std::vector<std::vector<double>> glm_probabilities(vk::Context& context,
                                                    const bayes::GlmPredictiveOptions& options,
                                                    const std::vector<eval::TokenizedItem>& items,
                                                    const PredictionProgress& progress = {});
+
+// The same for each of several prior precisions (a sweep over λ; nullopt: the posterior's),
+// [λ][item][class], from one gather of Jacobians per item — the backward passes are the cost,
+// the predictive per λ is host work. Entry k equals glm_probabilities with λ = lambdas[k].
+std::vector<std::vector<std::vector<double>>> glm_probability_sweep(
+    vk::Context& context, const model::ModelWeights& weights, const bayes::Posterior& posterior,
+    const bayes::GlmPredictiveOptions& options, const std::vector<std::optional<double>>& lambdas,
+    const std::vector<eval::TokenizedItem>& items, const PredictionProgress& progress = {});
 
 // The `mc` predictive: the mean over options.integration.samples weight samples of each item's
 // label probabilities. The weights are restored before it returns.

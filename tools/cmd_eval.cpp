@@ -1,11 +1,12 @@
 // `vkmoe eval -m MODEL --data TEST.jsonl --task T [--posterior P.safetensors]
-// [--predictive glm|mc] [--link mc|probit] [--samples S] [--seed S] [--prior-precision X]
+// [--predictive glm|mc] [--link mc|probit] [--samples S] [--seed S] [--prior-precision X[,X...]]
 // [--limit N] [--json] [--svg RELIABILITY.svg] [--tokenizer tokenizer.json]`: accuracy, ECE (15
 // bins), NLL and Brier of the MAP model (the numbers of `vkmoe score`, answer-label scoring) and,
 // with a posterior, of the Bayesian-MoE predictive side by side: `glm` (engine/bayes/predictive.h,
 // linearised) or `mc` (S weight samples, engine/bayes/expert_weight_sampler.h, probabilities
-// averaged). Options, items and the posterior's model fingerprint are checked before the weights
-// are loaded.
+// averaged). Several prior precisions give one row per λ (a sensitivity sweep, as laplace-torch's
+// grid search shows it; glm gathers each item's Jacobians once for all of them). Options, items
+// and the posterior's model fingerprint are checked before the weights are loaded.
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -42,7 +43,7 @@ constexpr const char* kUsage =
     "usage: vkmoe eval -m MODEL --data TEST.jsonl --task arc|obqa|boolq|winogrande|mmlu\n"
     "         [--posterior POSTERIOR.safetensors] [--predictive glm|mc] [--link mc|probit]\n"
     "         [--samples S (glm: 1000 logit draws; mc: 16 weight draws)] [--seed S]\n"
-    "         [--prior-precision X (the posterior's)]\n"
+    "         [--prior-precision X[,X...] (the posterior's; several: one row per λ)]\n"
     "         [--limit N] [--json] [--svg RELIABILITY.svg] [--tokenizer tokenizer.json]";
 
 using nlohmann::json;
@@ -69,10 +70,21 @@ bayes::GlmPredictiveOptions predictive_options(const Options& o) {
   p.integration.samples = parse_whole("--samples", samples);
   if (p.integration.samples < 1) throw bayes::BayesError("--samples 0: expected at least 1");
   p.integration.seed = static_cast<std::uint64_t>(parse_whole("--seed", o.seed));
-  if (!o.prior_precision.empty()) {
-    p.prior_precision = parse_positive("--prior-precision", o.prior_precision);
-  }
   return p;
+}
+
+// --prior-precision: none (the posterior's λ), one value, or a comma-separated sweep.
+std::vector<std::optional<double>> prior_precisions(const Options& o) {
+  if (o.prior_precision.empty()) return {std::nullopt};
+  std::vector<std::optional<double>> lambdas;
+  std::size_t begin = 0;
+  while (true) {
+    const std::size_t end = o.prior_precision.find(',', begin);
+    lambdas.emplace_back(
+        parse_positive("--prior-precision", o.prior_precision.substr(begin, end - begin)));
+    if (end == std::string::npos) return lambdas;
+    begin = end + 1;
+  }
 }
 
 json metrics_json(const eval::ClassificationMetrics& m) {
@@ -88,12 +100,34 @@ void progress(const char* what, std::size_t done, std::size_t total,
   if (done == total) std::fprintf(stderr, "\n");
 }
 
+// One row per λ of a sweep under the MAP row.
+void print_sweep(const eval::ClassificationMetrics& map,
+                 const std::vector<eval::ClassificationMetrics>& bayes,
+                 const std::vector<std::optional<double>>& lambdas) {
+  std::printf("%-12s %10s %10s %10s %10s\n", "lambda", "accuracy", "ECE", "NLL", "Brier");
+  const auto row = [](const std::string& name, const eval::ClassificationMetrics& m) {
+    std::printf("%-12s %10.4f %10.4f %10.4f %10.4f\n", name.c_str(), m.accuracy, m.ece, m.nll,
+                m.brier);
+  };
+  row("MAP", map);
+  for (std::size_t k = 0; k < bayes.size(); ++k) {
+    char name[32];
+    std::snprintf(name, sizeof name, "%.4g", *lambdas[k]);
+    row(name, bayes[k]);
+  }
+}
+
 int run(const Options& o) {
-  const bayes::GlmPredictiveOptions predictive = predictive_options(o);
+  bayes::GlmPredictiveOptions predictive = predictive_options(o);
+  const std::vector<std::optional<double>> lambdas = prior_precisions(o);
+  predictive.prior_precision = lambdas.front();
   const auto limit = static_cast<std::size_t>(parse_whole("--limit", o.limit));
   const bool bayesian = !o.posterior.empty();
   if (!bayesian && !o.prior_precision.empty()) {
     throw bayes::BayesError("--prior-precision applies to --posterior only");
+  }
+  if (lambdas.size() > 1 && !o.svg.empty()) {
+    throw bayes::BayesError("--svg draws one predictive: give one --prior-precision");
   }
   const DatasetFormat format = dataset_format_from_name(o.task);
   std::vector<MultipleChoiceItem> items = read_multiple_choice_jsonl(o.data, format);
@@ -114,7 +148,8 @@ int run(const Options& o) {
   }
 
   vk::Context context;
-  std::vector<std::vector<double>> map_p, bayes_p;
+  std::vector<std::vector<double>> map_p;
+  std::vector<std::vector<std::vector<double>>> bayes_p;  // [λ][item][class]
   std::vector<int> labels;
   {
     model::ModelWeights weights = model::load_model_weights(context, *files.tensors);
@@ -128,17 +163,22 @@ int run(const Options& o) {
       progress("MAP", map_p.size(), inputs.size(), start);
     }
     if (posterior && o.predictive == "mc") {
-      start = std::chrono::steady_clock::now();
-      bayes_p = sampled_probabilities(context, weights, *posterior, predictive, scorer, inputs,
-                                      [&](std::size_t done, std::size_t total) {
-                                        progress("Bayesian-MoE (mc) samples", done, total, start);
-                                      });
+      for (const std::optional<double>& lambda : lambdas) {
+        bayes::GlmPredictiveOptions at = predictive;
+        at.prior_precision = lambda;
+        start = std::chrono::steady_clock::now();
+        bayes_p.push_back(sampled_probabilities(context, weights, *posterior, at, scorer, inputs,
+                                                [&](std::size_t done, std::size_t total) {
+                                                  progress("Bayesian-MoE (mc) samples", done, total,
+                                                           start);
+                                                }));
+      }
     } else if (posterior) {
       start = std::chrono::steady_clock::now();
-      bayes_p = glm_probabilities(context, weights, *posterior, predictive, inputs,
-                                  [&](std::size_t done, std::size_t total) {
-                                    progress("Bayesian-MoE (glm)", done, total, start);
-                                  });
+      bayes_p = glm_probability_sweep(context, weights, *posterior, predictive, lambdas, inputs,
+                                      [&](std::size_t done, std::size_t total) {
+                                        progress("Bayesian-MoE (glm)", done, total, start);
+                                      });
     }
   }
   if (context.validation_message_count() != 0) {
@@ -148,51 +188,59 @@ int run(const Options& o) {
   }
 
   const eval::ClassificationMetrics map = eval::classification_metrics(map_p, labels);
-  std::optional<eval::ClassificationMetrics> bayes;
-  if (posterior) bayes = eval::classification_metrics(bayes_p, labels);
+  std::vector<eval::ClassificationMetrics> bayes;  // one per λ
+  for (const auto& p : bayes_p) bayes.push_back(eval::classification_metrics(p, labels));
   if (!o.svg.empty()) {
     std::vector<eval::ReliabilityPanel> panels{{"MAP", map}};
-    if (bayes) panels.push_back({"Bayesian-MoE (" + o.predictive + ")", *bayes});
+    if (!bayes.empty()) panels.push_back({"Bayesian-MoE (" + o.predictive + ")", bayes.front()});
     write_text_atomically(o.svg, eval::reliability_svg(panels), "the reliability diagram");
   }
+  const auto bayes_json = [&](std::size_t k) {
+    json b = metrics_json(bayes[k]);
+    b["posterior"] = o.posterior;
+    b["predictive"] = o.predictive;
+    if (o.predictive == "glm") b["link"] = o.link;
+    b["samples"] = predictive.integration.samples;
+    b["seed"] = predictive.integration.seed;
+    b["lambda"] = lambdas[k] ? std::vector<double>{*lambdas[k]} : posterior->prior_precision;
+    b["temperature"] = posterior->temperature;
+    return b;
+  };
   if (o.as_json) {
     json out = {{"model", o.model},
                 {"task", dataset_format_name(format)},
                 {"scoring", "labels"},
                 {"n", map.examples},
                 {"map", metrics_json(map)}};
-    if (bayes) {
-      json b = metrics_json(*bayes);
-      b["posterior"] = o.posterior;
-      b["predictive"] = o.predictive;
-      if (o.predictive == "glm") b["link"] = o.link;
-      b["samples"] = predictive.integration.samples;
-      b["seed"] = predictive.integration.seed;
-      b["lambda"] = predictive.prior_precision ? std::vector<double>{*predictive.prior_precision}
-                                               : posterior->prior_precision;
-      b["temperature"] = posterior->temperature;
-      out["bayes"] = b;
+    if (bayes.size() == 1) out["bayes"] = bayes_json(0);
+    if (bayes.size() > 1) {
+      out["sweep"] = json::array();
+      for (std::size_t k = 0; k < bayes.size(); ++k) out["sweep"].push_back(bayes_json(k));
     }
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
   }
   std::printf("model     %s\ntask      %s (labels scoring), N %zu\n", o.model.c_str(),
               dataset_format_name(format), map.examples);
-  if (bayes) {
+  if (!bayes.empty()) {
     std::printf("posterior %s (%s predictive%s%s, %lld samples)\n", o.posterior.c_str(),
                 o.predictive.c_str(), o.predictive == "glm" ? ", link " : "",
                 o.predictive == "glm" ? o.link.c_str() : "",
                 static_cast<long long>(predictive.integration.samples));
   }
-  std::printf("%-10s %10s%s\n", "", "MAP", bayes ? "  Bayesian-MoE" : "");
+  if (bayes.size() > 1) {
+    print_sweep(map, bayes, lambdas);
+    return 0;
+  }
+  std::printf("%-10s %10s%s\n", "", "MAP", bayes.empty() ? "" : "  Bayesian-MoE");
   const auto row = [&](const char* name, double m, double b) {
-    if (bayes) {
+    if (!bayes.empty()) {
       std::printf("%-10s %10.4f  %12.4f\n", name, m, b);
     } else {
       std::printf("%-10s %10.4f\n", name, m);
     }
   };
-  const eval::ClassificationMetrics& b = bayes ? *bayes : map;
+  const eval::ClassificationMetrics& b = bayes.empty() ? map : bayes.front();
   row("accuracy", map.accuracy, b.accuracy);
   row("ECE", map.ece, b.ece);
   row("NLL", map.nll, b.nll);

@@ -6,6 +6,8 @@
               writes a reliability diagram with a MAP and a Bayesian-MoE panel.
   big_lambda: --prior-precision 1e12 shrinks the logit covariance to ~0: the MAP numbers back.
   other:      a posterior fitted for another model is refused, naming both fingerprints.
+  sweep:      --prior-precision A,B,C gives one row per λ, each equal to the run with that λ
+              alone (glm and mc), a table in text mode, and --svg with a sweep is refused.
   mc:         --predictive mc (weight samples): a valid row, reproducible for a seed, moved from
               the MAP at the fitted λ; at λ = 1e8 it and glm both give the MAP numbers back.
 """
@@ -45,7 +47,7 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--other-model")
     ap.add_argument("--data", required=True)
-    ap.add_argument("--mode", required=True, choices=["map", "bayes", "big_lambda", "other", "mc"])
+    ap.add_argument("--mode", required=True, choices=["map", "bayes", "big_lambda", "other", "mc", "sweep"])
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         post = os.path.join(tmp, "posterior.safetensors")
@@ -102,6 +104,27 @@ def main():
             for k in ("nll", "brier"):
                 assert abs(mc["bayes"][k] - mc["map"][k]) <= 1e-3, (k, mc)
                 assert abs(mc["bayes"][k] - glm["bayes"][k]) <= 1e-3, (k, mc, glm)
+        elif args.mode == "sweep":
+            lambdas = ["0.01", "3", "1e6"]
+            for predictive, samples in (("glm", "200"), ("mc", "2")):
+                common = ("--posterior", post, "--predictive", predictive, "--samples", samples,
+                          "--seed", "3")
+                out = evaluate(args, *common, "--prior-precision", ",".join(lambdas))
+                assert "bayes" not in out and len(out["sweep"]) == 3, out
+                for lam, row in zip(lambdas, out["sweep"]):
+                    alone = evaluate(args, *common, "--prior-precision", lam)["bayes"]
+                    assert row == alone, (predictive, lam, row, alone)
+                    assert row["lambda"] == [float(lam)], row
+                # The rows differ: λ moves the predictive.
+                assert out["sweep"][0]["nll"] != out["sweep"][2]["nll"], out
+            table = run([args.vkmoe, "eval", "-m", args.model, "--data", args.data, "--task",
+                         "arc", "--posterior", post, "--prior-precision", "0.01,3"]).stdout
+            rows = [line.split()[0] for line in table.splitlines()[3:]]
+            assert rows == ["lambda", "MAP", "0.01", "3"], table
+            r = run([args.vkmoe, "eval", "-m", args.model, "--data", args.data, "--task", "arc",
+                     "--posterior", post, "--prior-precision", "1,2", "--svg", "x.svg"],
+                    check=False)
+            assert r.returncode != 0 and "one --prior-precision" in r.stderr, r
         else:
             r = run([args.vkmoe, "eval", "-m", args.other_model, "--data", args.data, "--task",
                      "arc", "--posterior", post], check=False)
