@@ -6,6 +6,8 @@
 //   * one gather of per-expert Jacobians per item gives the Bayesian-MoE (glm) row and every
 //     ablation row (layer_ablation.h: the same posterior restricted, no refit);
 //   * each weight sample of Bayesian-MoE (mc) scores the items of all splits.
+// With λ from validation, Bayesian-MoE (mc) chooses its own λ there too (demo_pipeline.cpp says
+// why): `vkmoe eval --predictive mc --prior-precision <mc_lambda>` gives its numbers.
 // Every number is the one `vkmoe eval` gives for the same model, split, limit, posterior file and
 // seed: the posterior is read back from the file the fit wrote, as eval reads it.
 #pragma once
@@ -21,8 +23,10 @@
 namespace vkmoe::cli {
 
 struct DemoOptions {
-  std::filesystem::path out;        // the folder of posterior.safetensors (and the report)
-  std::int64_t mc_samples = 8;      // weight samples of Bayesian-MoE (mc)
+  std::filesystem::path out;    // the folder of posterior.safetensors (and the report)
+  std::int64_t mc_samples = 8;  // weight samples of Bayesian-MoE (mc)
+  // Weight samples per candidate λ when Bayesian-MoE (mc) chooses its own λ on validation.
+  std::int64_t mc_selection_samples = 3;
   std::int64_t glm_samples = 1000;  // logit draws of the glm and last-layer predictives
   std::uint64_t seed = 0;
   std::int64_t rank = 32;  // of the KFAC factors (laplace fit's default)
@@ -57,6 +61,7 @@ struct DemoOutcome {
   std::string fisher;                // the posterior's Fisher type ("exact")
   std::vector<double> lambda;        // Bayesian-MoE's λ
   double last_layer_lambda = 0;      // last-layer Laplace's λ
+  double mc_lambda = 0;              // Bayesian-MoE (mc)'s λ: its own validation choice
   double temperature = 1;            // fitted on the validation split
   std::vector<SplitMetrics> splits;  // in DemoData::evaluation order
   std::vector<StageTime> stages;

@@ -71,6 +71,12 @@ std::vector<std::string> demo_settings(const DemoReport& r) {
           sized(r.data.validation) + ")",
       "last-layer Laplace (lm_head rows of the labels): λ " + format("%.4g", o.last_layer_lambda) +
           " (" + lambda_source(r) + ")",
+      "Bayesian-MoE (mc): λ " + format("%.4g", o.mc_lambda) + " (" +
+          (r.options.lambda_by_evidence
+               ? "the posterior's"
+               : "its own predictive NLL on " + sized(r.data.validation) + ", " +
+                     std::to_string(r.options.mc_selection_samples) + " weight samples per λ") +
+          ")",
       "evaluation: " + evaluation + " items per split; glm predictives " +
           std::to_string(r.options.glm_samples) + " logit draws, mc " +
           std::to_string(r.options.mc_samples) + " weight samples, seed " +
@@ -131,6 +137,7 @@ json demo_json_report(const DemoReport& r) {
           {"lambda", o.lambda},
           {"temperature", o.temperature},
           {"last_layer_lambda", o.last_layer_lambda},
+          {"mc_lambda", o.mc_lambda},
           {"glm_samples", r.options.glm_samples},
           {"mc_samples", r.options.mc_samples},
           {"seed", r.options.seed},

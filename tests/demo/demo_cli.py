@@ -4,7 +4,7 @@
               fixture, standing in for seed0..seed3) and the shipped demo data with tiny limits;
               then its MAP, Bayesian-MoE (glm) and Bayesian-MoE (mc) numbers for every split are
               held to `vkmoe eval --json` on the same model, split, limit, posterior file (the one
-              the demo leaves in its out folder) and seed: equal in the demo's JSON, and equal to
+              the demo leaves in its out folder), seed and, for mc, the λ the demo chose for it: equal in the demo's JSON, and equal to
               the printed precision in report.html, which must be self-contained.
   errors:     a missing member folder, a missing split file and members with another vocabulary
               are refused before any device work, naming the file at fault.
@@ -78,10 +78,12 @@ def end_to_end(args, tmp):
     assert report["validation"]["items"] == LIMITS["val"], report["validation"]
     assert report["mc_samples"] == SAMPLES and report["seed"] == SEED, report
     assert report["temperature"] > 0 and report["last_layer_lambda"] > 0, report
+    # mc chooses its λ on validation from the glm's upward.
+    assert report["mc_lambda"] >= report["lambda"][0] * (1 - 1e-6), report
     # Progress on stderr: whole lines (stderr is a pipe here), no carriage returns.
     assert "\r" not in r.stderr, r.stderr
-    for stage in ("Bayesian-MoE fit", "MAP forward", "Bayesian-MoE (glm)", "Bayesian-MoE (mc)",
-                  "deep ensemble"):
+    for stage in ("Bayesian-MoE fit", "MAP forward", "Bayesian-MoE (glm)",
+                  "Bayesian-MoE (mc) λ on validation", "Bayesian-MoE (mc)", "deep ensemble"):
         assert re.search(re.escape(stage) + r".*: \d+/\d+ \w+, [0-9.]+ \w+/s", r.stderr), stage
     html_path = os.path.join(out, "report.html")
     with open(html_path, encoding="utf-8") as f:
@@ -109,7 +111,7 @@ def end_to_end(args, tmp):
 
         glm = evaluate(args, os.path.join(models, "seed0"), split, posterior)
         mc = evaluate(args, os.path.join(models, "seed0"), split, posterior, "--predictive", "mc",
-                      "--samples", str(SAMPLES))
+                      "--samples", str(SAMPLES), "--prior-precision", repr(report["mc_lambda"]))
         expected = {"map": glm["map"], "bayes_glm": glm["bayes"], "bayes_mc": mc["bayes"]}
         printed = html_rows(html, split, "methods")
         for method, want in expected.items():
