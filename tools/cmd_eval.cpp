@@ -93,10 +93,10 @@ json metrics_json(const eval::ClassificationMetrics& m) {
 }
 
 void progress(const char* what, std::size_t done, std::size_t total,
-              std::chrono::steady_clock::time_point start) {
+              std::chrono::steady_clock::time_point start, const char* unit = "items") {
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::fprintf(stderr, "\rvkmoe eval: %s %zu/%zu items, %.2f items/s", what, done, total,
-               static_cast<double>(done) / s);
+  std::fprintf(stderr, "\rvkmoe eval: %s %zu/%zu %s, %.2f %s/s", what, done, total, unit,
+               static_cast<double>(done) / s, unit);
   if (done == total) std::fprintf(stderr, "\n");
 }
 
@@ -169,8 +169,8 @@ int run(const Options& o) {
         start = std::chrono::steady_clock::now();
         bayes_p.push_back(sampled_probabilities(context, weights, *posterior, at, scorer, inputs,
                                                 [&](std::size_t done, std::size_t total) {
-                                                  progress("Bayesian-MoE (mc) samples", done, total,
-                                                           start);
+                                                  progress("Bayesian-MoE (mc)", done, total, start,
+                                                           "weight samples");
                                                 }));
       }
     } else if (posterior) {

@@ -26,7 +26,7 @@ struct DemoOptions {
   std::filesystem::path out;    // the folder of posterior.safetensors (and the report)
   std::int64_t mc_samples = 8;  // weight samples of Bayesian-MoE (mc)
   // Weight samples per candidate λ when Bayesian-MoE (mc) chooses its own λ on validation.
-  std::int64_t mc_selection_samples = 3;
+  std::int64_t mc_selection_samples = 2;
   std::int64_t glm_samples = 1000;  // logit draws of the glm and last-layer predictives
   std::uint64_t seed = 0;
   std::int64_t rank = 32;  // of the KFAC factors (laplace fit's default)
