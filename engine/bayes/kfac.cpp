@@ -49,11 +49,7 @@ KfacAccumulator::KfacAccumulator(vk::Context& context, const model::ModelWeights
   const std::uint64_t room =
       context.max_binding_range() -
       std::max<std::uint64_t>(1, context.info().min_storage_buffer_offset_alignment);
-  // Each factor of a group is one binding; at least one expert, however small the budget.
-  group_ = static_cast<std::int64_t>(
-      std::clamp<std::uint64_t>(std::min(budget_.gram_bytes / ((h * h + in * in) * kF32),
-                                         room / (std::max(h, in) * std::max(h, in) * kF32)),
-                                1, static_cast<std::uint64_t>(experts_)));
+  group_ = kfac_gram_group(budget_, h_, i_, experts_, room);
   const auto group = static_cast<std::uint64_t>(group_);
   model::require_device_memory(
       context, group * (h * h + in * in) * kF32,

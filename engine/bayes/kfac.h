@@ -40,6 +40,7 @@
 #include "engine/bayes/expert_factor_stream.h"
 #include "engine/bayes/expert_row_lists.h"
 #include "engine/bayes/fisher_type.h"
+#include "engine/bayes/kfac_budget.h"
 #include "engine/model/backward.h"
 #include "engine/model/model_weights.h"
 #include "engine/model/saved_forward.h"
@@ -51,14 +52,6 @@ struct KfacExample {
   std::span<const uint32_t> answers;  // the C label tokens
   std::int64_t label = 0;             // the true answer, in [0, C)
   std::uint64_t index = 0;            // position in the data set: keys mc's label draw
-};
-
-struct KfacBudget {
-  // Device bytes for the rows gathered between merges, all treated layers together (each layer
-  // gets an equal share, at most one binding). More means more rows per Gram launch.
-  std::uint64_t row_bytes = std::uint64_t{1} << 30;
-  // Device bytes for the Gram matrices of one group of experts (at least one expert's).
-  std::uint64_t gram_bytes = std::uint64_t{256} << 20;
 };
 
 class KfacAccumulator {
