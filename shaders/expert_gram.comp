@@ -1,21 +1,22 @@
 #version 450
-// The Kronecker factors of KFAC for the routed experts: C_e (+)= Σ_r x_r x_rᵀ over the rows r
-// routed to expert e (the first counts[e] entries of its routing list from moe_router), with
-// x_r = row lists[e][r] of X — the down_proj inputs a (factor A) or the output gradients g
-// (factor G) of each routing entry. X may hold several passes (the backward passes of one
-// example, each a block of pass_stride rows): an entry's row in every block counts. Grid z is
-// the expert, so one dispatch covers every expert of a layer. f32 throughout.
+// The Kronecker factors of KFAC for the routed experts: C_e (+)= Σ_r x_r x_rᵀ over the rows of X
+// listed for expert e — rows[offsets[e] .. offsets[e + 1]), summed in list order. X holds the
+// rows the fit gathered across many examples (the down_proj inputs a for factor A, the output
+// gradients g of every backward pass for factor G), so an expert's list is long and the sum is
+// a GEMM with a long contraction. Grid z is the expert, so one dispatch covers a group of
+// experts. f32 throughout.
 //
-// Laid out like gemm_shuffle.comp (the contraction runs over gathered rows instead of a
+// Laid out like gemm_shuffle.comp (the contraction runs over listed rows instead of a
 // contiguous k): a workgroup is one subgroup of SG invocations computing an (SG * RI) x
 // (SG * TJ) tile of C; per row, invocation l loads the RI consecutive values i0 + l·RI + q on
 // the i side and the TJ consecutive values j0 + l·TJ + j on the j side — with VECTOR = 1 as
 // 16-byte loads (rows start on a multiple of 4 elements; the launcher checks) — and
 // subgroupShuffle hands every i value to all invocations, so a few loads feed SG * RI * TJ
 // FMAs. On CPU devices, where a load whose address differs between lanes is a loop over the
-// lanes, the wide loads are what makes it fast. C is symmetric: tiles wholly below the
-// diagonal exit at once, and a tile writes C[i][j] and its mirror C[j][i] for i <= j only, so
-// every element is written exactly once per dispatch (accumulation needs no atomics).
+// lanes, the wide loads are what makes it fast; the row index itself is the same for every
+// lane (one scalar load per row). C is symmetric: tiles wholly below the diagonal exit at once,
+// and a tile writes C[i][j] and its mirror C[j][i] for i <= j only, so every element is written
+// exactly once per dispatch (accumulation needs no atomics).
 //
 // Rows [row_begin, row_end) of each list are covered per dispatch; the launcher splits long
 // lists over several dispatches on drivers that bound loop iterations.
@@ -37,19 +38,16 @@ const uint TILE_J = SG * TJ;
 layout(std430, set = 0, binding = 0) readonly buffer Input { float x[]; };
 layout(std430, set = 0, binding = 0) readonly buffer InputVectors { vec4 x_vectors[]; };
 layout(std430, set = 0, binding = 1) buffer Gram { float c[]; };
-layout(std430, set = 0, binding = 2) readonly buffer Counts { uint counts[]; };
-layout(std430, set = 0, binding = 3) readonly buffer Lists { uint lists[]; };
+layout(std430, set = 0, binding = 2) readonly buffer Offsets { uint offsets[]; };
+layout(std430, set = 0, binding = 3) readonly buffer Rows { uint rows[]; };
 
 layout(push_constant) uniform Push {
   uint n;                  // C is n x n; rows of X hold n values
   uint x_stride;           // elements between rows of X
   uint x_first, c_first;   // first element of each binding (align_binding)
-  uint expert_first;       // the expert of grid z = 0
+  uint offsets_first, rows_first;  // first element of the list bindings (align_binding)
   uint c_stride;           // elements from one expert's C to the next
-  uint list_stride;        // entries per routing list (the number of tokens)
   uint row_begin, row_end; // the part of each list this dispatch covers
-  uint passes;             // blocks of rows in X
-  uint pass_stride;        // rows from one block to the next
   uint accumulate;         // 1: C += ..., 0: C = ...
 } p;
 
@@ -60,16 +58,15 @@ void main() {
   const uint j0 = gl_WorkGroupID.x * TILE_J;
   const uint i0 = gl_WorkGroupID.y * TILE_I;
   if (j0 + TILE_J <= i0) return;  // every (i, j) of the tile has j < i: the mirror's job
-  const uint expert = p.expert_first + gl_WorkGroupID.z;
-  const uint rows = min(counts[expert], p.row_end);
-  if (p.accumulate == 1 && rows <= p.row_begin) return;
+  const uint first = offsets[p.offsets_first + gl_WorkGroupID.z];
+  const uint listed = min(offsets[p.offsets_first + gl_WorkGroupID.z + 1] - first, p.row_end);
+  if (p.accumulate == 1 && listed <= p.row_begin) return;
 
   [[unroll]] for (uint t = 0; t < TILE_I * TJ; ++t) acc[t] = 0.0;
   const uint i_first = i0 + lane * RI, j_first = j0 + lane * TJ;
 
-  const uint list_base = expert * p.list_stride + p.row_begin;
-  // The rows of every pass in turn: virtual row v is list row v % span of pass v / span.
-  const uint span = rows > p.row_begin ? rows - p.row_begin : 0, total = span * p.passes;
+  const uint list_base = p.rows_first + first + p.row_begin;
+  const uint total = listed > p.row_begin ? listed - p.row_begin : 0;
   // STEP rows at a time: each accumulator then takes STEP FMAs in a row, read and written once
   // (the tile has more accumulators than a CPU has registers). Rows past the end read the last
   // row with their j values set to 0, so they add nothing.
@@ -77,9 +74,7 @@ void main() {
     float xi[STEP][RI], xj[STEP][TJ];
     [[unroll]] for (uint u = 0; u < STEP; ++u) {
       const bool valid = v + u < total;
-      const uint w = min(v + u, total - 1), pass = w / span;
-      const uint row = lists[list_base + w - pass * span] + pass * p.pass_stride;
-      const uint base = p.x_first + row * p.x_stride;
+      const uint base = p.x_first + rows[list_base + min(v + u, total - 1)] * p.x_stride;
       if (VECTOR == 1) {
         // n is a multiple of 4 here, so a group of 4 is wholly inside or wholly past n;
         // groups past n read the last group instead and are not stored.

@@ -60,6 +60,8 @@ void print_plan(const std::string& model, const ModelConfig& c, const bayes::Fit
               mib(p.expert_dense_bytes));
   std::printf("merge peak:      %.1f MiB (dense factors + 3*max(H,I)^2 doubles while merging)\n",
               mib(p.merge_peak_bytes));
+  std::printf("device (KFAC):   %.1f MiB (gathered rows + Grams of %lld experts per group, f32)\n",
+              mib(p.kfac_device_bytes), static_cast<long long>(p.gram_group));
 }
 
 bool parse_rank(const std::string& v, std::int64_t& out) {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/bayes/bayes_error.h"
+#include "engine/bayes/kfac_budget.h"
 #include "engine/bayes/posterior_file.h"
 
 namespace vkmoe::bayes {
@@ -33,6 +34,10 @@ FitPlan plan_fit(const ModelConfig& config, std::vector<std::int64_t> layers, st
   p.expert_dense_bytes = (h * h + in * in) * sizeof(double);
   const std::uint64_t n = std::max(h, in);
   p.merge_peak_bytes = p.expert_dense_bytes + 3 * n * n * sizeof(double);
+  const KfacBudget budget;
+  p.gram_group = kfac_gram_group(budget, p.h, p.i, p.experts_per_layer);
+  p.kfac_device_bytes = budget.row_bytes + static_cast<std::uint64_t>(p.gram_group) *
+                                               (h * h + in * in) * sizeof(float);
   return p;
 }
 

@@ -26,6 +26,11 @@ struct FitPlan {
   // The merge of the larger factor (n = max(H, I)): the dense sum, the eigensolver's working
   // copy and its Householder reflectors, 3·n² doubles, on top of the dense factors.
   std::uint64_t merge_peak_bytes = 0;
+  // Device memory of the KFAC accumulation with the default budget (kfac_budget.h): the
+  // gathered rows plus one group of experts' f32 Grams, row_bytes + group·(H² + I²)·4. The
+  // device's binding limit can make the group smaller.
+  std::int64_t gram_group = 0;
+  std::uint64_t kfac_device_bytes = 0;
 };
 
 // Throws BayesError when the model has no MoE layer or rank < 1.

@@ -10,104 +10,95 @@
 #include "engine/model/backward.h"
 #include "engine/model/device_memory.h"
 #include "engine/ops/expert_gram.h"
+#include "engine/vk/memory.h"
 
 namespace vkmoe::bayes {
 
+namespace {
+
+constexpr std::uint64_t kF32 = sizeof(float);
+// Row buffers are whole multiples of this: the g rows then start 16-byte aligned from the end.
+constexpr std::uint64_t kRowAlignment = 256;
+
+}  // namespace
+
 KfacAccumulator::KfacAccumulator(vk::Context& context, const model::ModelWeights& weights,
-                                 std::vector<std::int64_t> layers, std::int64_t rank)
-    : context_(context), weights_(weights), stream_(context), layers_(std::move(layers)) {
+                                 std::vector<std::int64_t> layers, std::int64_t rank,
+                                 KfacBudget budget)
+    : context_(context),
+      weights_(weights),
+      stream_(context),
+      layers_(std::move(layers)),
+      budget_(budget) {
   const ModelConfig& config = weights.config;
   h_ = config.hidden_size;
   i_ = config.moe_intermediate_size;
   experts_ = config.num_experts;
   if (rank < 1) throw BayesError("KfacAccumulator: rank " + std::to_string(rank) + " < 1");
-  // Refused with the numbers before anything is allocated (e.g. all of Qwen1.5-MoE-A2.7B's
-  // 1440 experts: about 35 GB beside the weights).
-  const auto chunk_bytes = static_cast<std::uint64_t>(layers_.size()) *
-                           static_cast<std::uint64_t>(experts_) *
-                           static_cast<std::uint64_t>(h_ * h_ + i_ * i_) * 4;
-  model::require_device_memory(context, chunk_bytes,
-                               "the KFAC chunks (" + std::to_string(layers_.size()) + " layers × " +
-                                   std::to_string(experts_) +
-                                   " experts × (H² + I²) f32; fewer --layers need less)");
-  // As many experts per part as one binding holds of the larger factor.
-  const auto matrix_bytes = static_cast<std::uint64_t>(std::max(h_, i_) * std::max(h_, i_)) * 4;
-  const std::uint64_t room =
-      context.max_binding_range() -
-      std::max<std::uint64_t>(1, context.info().min_storage_buffer_offset_alignment);
-  experts_per_part_ = static_cast<uint32_t>(
-      std::clamp<std::uint64_t>(room / matrix_bytes, 1, static_cast<std::uint64_t>(experts_)));
   for (std::int64_t l : layers_) {
     if (l < 0 || l >= config.num_layers || !config.is_moe(l)) {
       throw BayesError("KfacAccumulator: layer " + std::to_string(l) + " is not a MoE layer");
     }
     std::vector<ExpertFactorStream> layer_streams;
-    Chunk c;
     for (std::int64_t e = 0; e < experts_; ++e) layer_streams.emplace_back(h_, i_, rank);
-    for (std::int64_t first = 0; first < experts_; first += experts_per_part_) {
-      const std::int64_t count = std::min<std::int64_t>(experts_per_part_, experts_ - first);
-      const std::string name = "kfac." + std::to_string(l) + "." + std::to_string(first);
-      c.g_parts.push_back(
-          context.create_buffer(static_cast<VkDeviceSize>(count * h_ * h_) * 4, name + ".g"));
-      c.a_parts.push_back(
-          context.create_buffer(static_cast<VkDeviceSize>(count * i_ * i_) * 4, name + ".a"));
-    }
-    c.tokens.assign(static_cast<std::size_t>(experts_), 0);
     streams_.push_back(std::move(layer_streams));
-    lists_.emplace_back();
-    g_passes_.emplace_back();
-    chunks_.push_back(std::move(c));
+    lists_.emplace_back(experts_);
   }
+  if (layers_.empty()) return;
+  const auto h = static_cast<std::uint64_t>(h_), in = static_cast<std::uint64_t>(i_);
+  const std::uint64_t room =
+      context.max_binding_range() -
+      std::max<std::uint64_t>(1, context.info().min_storage_buffer_offset_alignment);
+  group_ = kfac_gram_group(budget_, h_, i_, experts_, room);
+  const auto group = static_cast<std::uint64_t>(group_);
+  model::require_device_memory(
+      context, group * (h * h + in * in) * kF32,
+      "the KFAC Gram matrices of one group of experts (" + std::to_string(group_) +
+          " × (H² + I²) f32, from the Gram budget of " + vk::format_size(budget_.gram_bytes) + ")");
+  a_gram_ = context.create_buffer(group * in * in * kF32, "kfac.gram.a");
+  g_gram_ = context.create_buffer(group * h * h * kF32, "kfac.gram.g");
+  layer_bytes_ = std::min(budget_.row_bytes / layers_.size(), room) / kRowAlignment * kRowAlignment;
+  allocate_rows(std::max(layer_bytes_, kRowAlignment));
 }
 
-vk::BufferSpan KfacAccumulator::gram_of(const std::vector<vk::Buffer>& parts, std::int64_t e,
-                                        std::int64_t n) const {
-  const auto bytes = static_cast<VkDeviceSize>(n * n) * 4;
-  return parts[static_cast<std::size_t>(e / experts_per_part_)].span(
-      static_cast<VkDeviceSize>(e % experts_per_part_) * bytes, bytes);
+void KfacAccumulator::allocate_rows(std::uint64_t bytes) {
+  const auto h = static_cast<std::uint64_t>(h_), in = static_cast<std::uint64_t>(i_);
+  // The lists of a group are at most every row of the buffer, plus the offsets.
+  const std::uint64_t a_list_bytes = (bytes / (in * kF32) + group_ + 1) * sizeof(uint32_t);
+  const std::uint64_t g_list_bytes = (bytes / (h * kF32) + group_ + 1) * sizeof(uint32_t);
+  for (vk::Buffer& b : rows_) b = {};  // what a larger allocation replaces is not counted twice
+  a_lists_ = {};
+  g_lists_ = {};
+  model::require_device_memory(
+      context_, layers_.size() * bytes + a_list_bytes + g_list_bytes,
+      "the KFAC rows gathered between merges (" + std::to_string(layers_.size()) + " layers × " +
+          vk::format_size(bytes) + " of a and g rows, from the row budget of " +
+          vk::format_size(budget_.row_bytes) + ") and their expert lists");
+  rows_.resize(layers_.size());
+  for (std::size_t t = 0; t < layers_.size(); ++t) {
+    rows_[t] = context_.create_buffer(bytes, "kfac.rows." + std::to_string(layers_[t]));
+  }
+  a_lists_ = context_.create_buffer(a_list_bytes, "kfac.lists.a");
+  g_lists_ = context_.create_buffer(g_list_bytes, "kfac.lists.g");
+  row_capacity_ = bytes;
 }
 
-void KfacAccumulator::record_grams(std::size_t t, const model::MoeLayerActivations& m,
-                                   vk::BufferSpan x, std::int64_t n, uint32_t passes,
-                                   std::vector<vk::Buffer>& parts, uint32_t tokens) {
-  for (std::size_t part = 0; part < parts.size(); ++part) {
-    ops::expert_gram(
-        stream_,
-        {.x = x,
-         .counts = m.counts,
-         .lists = lists_[t].span(),
-         .gram = parts[part].span(),
-         .expert_first = static_cast<uint32_t>(part * experts_per_part_),
-         .expert_count = static_cast<uint32_t>(std::min<std::int64_t>(
-             experts_per_part_, experts_ - static_cast<std::int64_t>(part * experts_per_part_))),
-         .experts = static_cast<uint32_t>(experts_),
-         .n = static_cast<uint32_t>(n),
-         .tokens = tokens,
-         .rows = m.entries,
-         .passes = passes,
-         .accumulate = chunks_[t].written});
+void KfacAccumulator::make_room(uint32_t entries, uint32_t passes) {
+  const auto h = static_cast<std::uint64_t>(h_), in = static_cast<std::uint64_t>(i_);
+  const std::uint64_t used = a_used_ * in * kF32 + g_used_ * h * kF32;
+  const std::uint64_t need = entries * (in + passes * h) * kF32;
+  if (used > 0 && used + need > layer_bytes_) fold();
+  if (a_used_ > 0 || need <= row_capacity_) return;
+  // One example larger than the share: a buffer of its own size, each factor one binding.
+  const std::uint64_t room =
+      context_.max_binding_range() -
+      std::max<std::uint64_t>(1, context_.info().min_storage_buffer_offset_alignment);
+  if (entries * in * kF32 > room || entries * passes * h * kF32 > room) {
+    throw BayesError("KfacAccumulator: one example's " + std::to_string(entries) +
+                     " routing entries × " + std::to_string(passes) +
+                     " passes of rows are more than one binding holds");
   }
-}
-
-// moe_router fills each expert's list with an atomic counter, so the order of its rows — and
-// with it the f32 rounding of a Gram sum — changes from run to run. The lists are read back,
-// sorted and put in a buffer of our own, so a chunk is summed in token order and a resumed fit
-// reproduces an uninterrupted one bit for bit.
-void KfacAccumulator::sort_lists(std::size_t t, const model::MoeLayerActivations& m,
-                                 uint32_t tokens, std::vector<uint32_t>& counts) {
-  std::vector<uint32_t> lists(static_cast<std::size_t>(experts_) * tokens);
-  stream_.download(m.counts, counts.data(), counts.size() * sizeof(uint32_t));
-  stream_.download(m.lists, lists.data(), lists.size() * sizeof(uint32_t));
-  stream_.finish();
-  for (std::size_t e = 0; e < counts.size(); ++e) {
-    const auto begin = lists.begin() + static_cast<std::ptrdiff_t>(e * tokens);
-    std::sort(begin, begin + counts[e]);
-  }
-  const VkDeviceSize bytes = lists.size() * sizeof(uint32_t);
-  if (!lists_[t].valid() || lists_[t].size() < bytes) {
-    lists_[t] = context_.create_buffer(bytes, "kfac.lists." + std::to_string(layers_[t]));
-  }
-  stream_.upload(lists_[t].span(0, bytes), lists.data(), bytes);
+  allocate_rows((need + kRowAlignment - 1) / kRowAlignment * kRowAlignment);
 }
 
 double KfacAccumulator::add_example(const model::SavedForward& forward, const KfacExample& example,
@@ -117,12 +108,18 @@ double KfacAccumulator::add_example(const model::SavedForward& forward, const Kf
   const std::vector<double> p = label_probabilities(label_logits);
   const std::vector<std::vector<float>> passes =
       fisher_targets(fisher, p, example.label, seed, example.index);
-
-  // Routing does not depend on the targets: the counts of the first pass serve every pass.
-  std::vector<std::vector<uint32_t>> counts(
-      layers_.size(), std::vector<uint32_t>(static_cast<std::size_t>(experts_)));
   const auto pass_count = static_cast<uint32_t>(passes.size());
-  std::vector<model::MoeLayerActivations> treated(layers_.size());
+  const uint32_t tokens = forward.tokens();
+  const auto entries = static_cast<uint32_t>(tokens * weights_.config.experts_per_token);
+  make_room(entries, pass_count);
+
+  const auto h = static_cast<VkDeviceSize>(h_), in = static_cast<VkDeviceSize>(i_);
+  const VkDeviceSize a_bytes = entries * in * kF32, g_bytes = entries * h * kF32;
+  // This example's g block lies g_top rows before the end of each row buffer.
+  const uint32_t g_top = g_used_ + pass_count * entries;
+  const VkDeviceSize g_block = row_capacity_ - g_top * h * kF32;
+  // Routing does not depend on the targets: the lists of the first pass serve every pass.
+  std::vector<std::vector<uint32_t>> counts(layers_.size()), lists(layers_.size());
   for (std::size_t pass = 0; pass < passes.size(); ++pass) {
     const model::ActivationGradients grads =
         model::backward(context_, weights_, forward, {example.answers, passes[pass]});
@@ -131,49 +128,108 @@ double KfacAccumulator::add_example(const model::SavedForward& forward, const Kf
       while (t < layers_.size() && layers_[t] < m.layer) ++t;
       if (t == layers_.size()) break;
       if (layers_[t] != m.layer) continue;
-      const VkDeviceSize g_bytes = static_cast<VkDeviceSize>(m.entries * h_) * 4;
-      if (pass == 0) {
-        sort_lists(t, m, forward.tokens(), counts[t]);
-        treated[t] = m;  // a and the routing views point into `forward`, which outlives this
-        if (!g_passes_[t].valid() || g_passes_[t].size() < g_bytes * pass_count) {
-          g_passes_[t] =
-              context_.create_buffer(g_bytes * pass_count, "kfac.g." + std::to_string(layers_[t]));
-        }
-        record_grams(t, m, m.a, i_, 1, chunks_[t].a_parts, forward.tokens());
+      if (m.entries != entries) {
+        throw BayesError("KfacAccumulator: layer " + std::to_string(m.layer) + " has " +
+                         std::to_string(m.entries) + " routing entries, expected " +
+                         std::to_string(entries));
       }
-      stream_.copy(m.g.sub(0, g_bytes), g_passes_[t].span(g_bytes * pass, g_bytes));
+      if (pass == 0) {
+        counts[t].resize(static_cast<std::size_t>(experts_));
+        lists[t].resize(static_cast<std::size_t>(experts_) * tokens);
+        stream_.download(m.counts, counts[t].data(), counts[t].size() * sizeof(uint32_t));
+        stream_.download(m.lists, lists[t].data(), lists[t].size() * sizeof(uint32_t));
+        stream_.copy(m.a.sub(0, a_bytes), rows_[t].span(a_used_ * in * kF32, a_bytes));
+      }
+      stream_.copy(m.g.sub(0, g_bytes), rows_[t].span(g_block + pass * g_bytes, g_bytes));
     }
     stream_.finish();  // before grads (the g buffers) goes
   }
+  // moe_router fills each expert's list with an atomic counter, so the order of its rows — and
+  // with it the f32 rounding of a Gram sum — changes from run to run. Sorted, a merge sums in
+  // example order, then token order, and a resumed fit reproduces an uninterrupted one.
   for (std::size_t t = 0; t < layers_.size(); ++t) {
-    const model::MoeLayerActivations& m = treated[t];
-    const auto x_bytes = static_cast<VkDeviceSize>(m.entries * h_) * 4 * pass_count;
-    record_grams(t, m, g_passes_[t].span(0, x_bytes), h_, pass_count, chunks_[t].g_parts,
-                 forward.tokens());
-    chunks_[t].written = true;
-    for (std::size_t e = 0; e < counts[t].size(); ++e) chunks_[t].tokens[e] += counts[t][e];
+    for (std::size_t e = 0; e < counts[t].size(); ++e) {
+      const auto begin = lists[t].begin() + static_cast<std::ptrdiff_t>(e * tokens);
+      std::sort(begin, begin + counts[t][e]);
+    }
+    lists_[t].add({.counts = counts[t],
+                   .lists = lists[t],
+                   .stride = tokens,
+                   .entries = entries,
+                   .passes = pass_count,
+                   .a_first = a_used_,
+                   .g_top = g_top});
   }
-  stream_.finish();
-  pending_ = true;
+  a_used_ += entries;
+  g_used_ = g_top;
   return std::log(p[static_cast<std::size_t>(example.label)]);
 }
 
-void KfacAccumulator::fold() {
-  std::vector<float> g(static_cast<std::size_t>(h_ * h_)), a(static_cast<std::size_t>(i_ * i_));
-  for (std::size_t t = 0; t < layers_.size(); ++t) {
-    Chunk& c = chunks_[t];
-    for (std::int64_t e = 0; e < experts_; ++e) {
-      std::int64_t& tokens = c.tokens[static_cast<std::size_t>(e)];
-      if (tokens == 0) continue;
-      stream_.download(gram_of(c.g_parts, e, h_), g.data(), g.size() * sizeof(float));
-      stream_.download(gram_of(c.a_parts, e, i_), a.data(), a.size() * sizeof(float));
-      stream_.finish();
-      streams_[t][static_cast<std::size_t>(e)].add_chunk(g, a, tokens);
-      tokens = 0;
-    }
-    c.written = false;
+void KfacAccumulator::record_group(std::size_t t, std::span<const std::int64_t> experts,
+                                   KfacFactor factor) {
+  const bool is_a = factor == KfacFactor::kA;
+  const uint32_t used = is_a ? a_used_ : g_used_;
+  std::vector<uint32_t> list{0};  // offsets [group + 1], then the rows
+  uint32_t longest = 0;
+  for (std::int64_t e : experts) {
+    const std::vector<uint32_t>& rows = lists_[t].rows(factor, e);
+    list.push_back(list.back() + static_cast<uint32_t>(rows.size()));
+    longest = std::max(longest, static_cast<uint32_t>(rows.size()));
   }
-  pending_ = false;
+  const uint32_t listed = list.back();
+  for (std::int64_t e : experts) {
+    for (uint32_t r : lists_[t].rows(factor, e)) list.push_back(is_a ? r : used - r);
+  }
+  vk::Buffer& buffer = is_a ? a_lists_ : g_lists_;
+  const VkDeviceSize list_bytes = list.size() * sizeof(uint32_t);
+  const VkDeviceSize offsets_bytes = (experts.size() + 1) * sizeof(uint32_t);
+  stream_.upload(buffer.span(0, list_bytes), list.data(), list_bytes);
+  const auto n = static_cast<VkDeviceSize>(is_a ? i_ : h_);
+  const VkDeviceSize x_bytes = used * n * kF32;
+  // a rows from the start of the row buffer, g rows up to its end.
+  const VkDeviceSize x_first = is_a ? 0 : row_capacity_ - x_bytes;
+  ops::expert_gram(stream_, {.x = rows_[t].span(x_first, x_bytes),
+                             .offsets = buffer.span(0, offsets_bytes),
+                             .rows = buffer.span(offsets_bytes, list_bytes - offsets_bytes),
+                             .gram = (is_a ? a_gram_ : g_gram_).span(),
+                             .experts = static_cast<uint32_t>(experts.size()),
+                             .n = static_cast<uint32_t>(n),
+                             .x_rows = used,
+                             .listed = listed,
+                             .longest = longest});
+}
+
+void KfacAccumulator::merge_group(std::size_t t, std::span<const std::int64_t> experts) {
+  record_group(t, experts, KfacFactor::kA);
+  record_group(t, experts, KfacFactor::kG);
+  const auto hh = static_cast<std::size_t>(h_ * h_), ii = static_cast<std::size_t>(i_ * i_);
+  std::vector<float> g(experts.size() * hh), a(experts.size() * ii);
+  stream_.download(g_gram_.span(0, g.size() * sizeof(float)), g.data(), g.size() * sizeof(float));
+  stream_.download(a_gram_.span(0, a.size() * sizeof(float)), a.data(), a.size() * sizeof(float));
+  stream_.finish();
+  for (std::size_t k = 0; k < experts.size(); ++k) {
+    const std::int64_t e = experts[k];
+    streams_[t][static_cast<std::size_t>(e)].add_chunk(
+        std::span(g).subspan(k * hh, hh), std::span(a).subspan(k * ii, ii), lists_[t].tokens(e));
+  }
+}
+
+void KfacAccumulator::fold() {
+  if (a_used_ == 0) return;
+  for (std::size_t t = 0; t < layers_.size(); ++t) {
+    std::vector<std::int64_t> reached;  // the experts with rows, in groups of group_
+    for (std::int64_t e = 0; e < experts_; ++e) {
+      if (lists_[t].tokens(e) > 0) reached.push_back(e);
+    }
+    for (std::size_t first = 0; first < reached.size(); first += static_cast<std::size_t>(group_)) {
+      const std::size_t count = std::min(static_cast<std::size_t>(group_), reached.size() - first);
+      merge_group(t, std::span(reached).subspan(first, count));
+    }
+    lists_[t].clear();
+  }
+  a_used_ = 0;
+  g_used_ = 0;
+  ++merges_;
 }
 
 }  // namespace vkmoe::bayes

@@ -28,7 +28,8 @@ std::string_view bytes_of(const std::vector<uint32_t>& v) {
 std::string curvature_settings(const LaplaceFitOptions& o) {
   return "rank=" + std::to_string(o.rank) + ";fisher=" + std::string(fisher_type_name(o.fisher)) +
          ";layers=" + describe_layers(o.layers) + ";seed=" + std::to_string(o.seed) +
-         ";fold_every=" + std::to_string(o.fold_every);
+         ";fold_every=" + std::to_string(o.fold_every) +
+         ";row_bytes=" + std::to_string(o.kfac_budget.row_bytes);
 }
 
 void check_checkpoint(const FitCheckpointHeader& c, const FitCheckpointHeader& expected,
@@ -109,7 +110,7 @@ LaplaceFitResult fit_laplace(vk::Context& context, const model::ModelWeights& we
   header.experts = config.num_experts;
   header.rank = options.rank;
 
-  KfacAccumulator kfac(context, weights, options.layers, options.rank);
+  KfacAccumulator kfac(context, weights, options.layers, options.rank, options.kfac_budget);
   LaplaceFitResult result;
   const std::filesystem::path checkpoint = checkpoint_path(options.output);
   if (options.resume && std::filesystem::exists(checkpoint)) {

@@ -6,8 +6,8 @@
 // Bit-for-bit resume: the low-rank streams are folded after every `fold_every` examples counted
 // from the start of the data set (and once at its end), whatever the checkpoints, so a fit that
 // stops at a checkpoint and resumes merges the same chunks in the same order as one that never
-// stopped. Checkpoints are therefore written only at fold points: checkpoint_every must be a
-// multiple of fold_every.
+// stopped (merges the row budget adds depend only on the examples since the last fold). Checkpoints
+// are therefore written only at fold points: checkpoint_every must be a multiple of fold_every.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +18,7 @@
 
 #include "engine/bayes/evidence.h"
 #include "engine/bayes/fisher_type.h"
+#include "engine/bayes/kfac.h"
 #include "engine/bayes/posterior_file.h"
 #include "engine/bayes/prior_options.h"
 #include "engine/bayes/validation_prior_precision.h"
@@ -48,8 +49,11 @@ struct LaplaceFitOptions {
   PriorPrecisionOption prior_precision;
   bool per_layer = false;  // one λ per layer (evidence)
   double temperature = 1.0;
-  std::uint64_t seed = 0;             // mc label draws
-  std::int64_t fold_every = 64;       // examples per merge of the device chunks into the factors
+  std::uint64_t seed = 0;        // mc label draws
+  std::int64_t fold_every = 64;  // examples per merge of the gathered rows into the factors
+  // Device memory for the rows gathered between merges and for one group of experts' Grams
+  // (kfac.h); the row budget can add merges inside a fold interval, so a checkpoint records it.
+  KfacBudget kfac_budget;
   std::int64_t checkpoint_every = 0;  // 0: no checkpoints
   std::filesystem::path output;       // the posterior file
   bool resume = false;                // continue from checkpoint_path(output) when it exists

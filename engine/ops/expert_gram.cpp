@@ -19,18 +19,14 @@ constexpr uint32_t kRowsPerLane = 8, kColumnsPerLane = 4;
 void expert_gram(vk::Stream& stream, const ExpertGramArgs& args) {
   ExpertGramArgs a = args;
   if (a.x_stride == 0) a.x_stride = a.n;
-  if (a.expert_count == 0 && a.expert_first < a.experts)
-    a.expert_count = a.experts - a.expert_first;
-  const std::string what = "expert_gram (experts " + std::to_string(a.expert_first) + ".." +
-                           std::to_string(uint64_t{a.expert_first} + a.expert_count) + " of " +
-                           std::to_string(a.experts) + ", n " + std::to_string(a.n) + ", tokens " +
-                           std::to_string(a.tokens) + ", rows " + std::to_string(a.rows) +
-                           ", passes " + std::to_string(a.passes) + ")";
-  if (a.n == 0 || a.tokens == 0 || a.rows == 0 || a.passes == 0 || a.expert_count == 0 ||
-      uint64_t{a.expert_first} + a.expert_count > a.experts || a.x_stride < a.n) {
+  const std::string what = "expert_gram (" + std::to_string(a.experts) + " experts, n " +
+                           std::to_string(a.n) + ", " + std::to_string(a.x_rows) + " rows, " +
+                           std::to_string(a.listed) + " listed, longest " +
+                           std::to_string(a.longest) + ")";
+  if (a.n == 0 || a.x_rows == 0 || a.experts == 0 || a.x_stride < a.n || a.longest > a.listed) {
     throw Error(what +
-                ": sizes must be positive, the experts within the experts and the row "
-                "stride at least n");
+                ": n, the rows and the experts must be positive, the row stride at least n and "
+                "no list longer than all of them");
   }
   vk::Context& context = stream.context();
   const vk::DeviceInfo& device = context.info();
@@ -38,29 +34,27 @@ void expert_gram(vk::Stream& stream, const ExpertGramArgs& args) {
   if (!device.subgroup_shuffle || sg == 0) {
     throw Error(what + ": the device has no subgroup shuffle");
   }
-  const uint64_t x_bytes = (uint64_t{a.rows} * a.passes - 1) * a.x_stride * 4 + uint64_t{a.n} * 4;
-  const uint64_t gram_bytes = uint64_t{a.n} * a.n * a.expert_count * 4;
-  const uint64_t list_bytes = uint64_t{a.experts} * a.tokens * 4;
-  if (a.x.size < x_bytes || a.gram.size < gram_bytes || a.counts.size < uint64_t{a.experts} * 4 ||
-      a.lists.size < list_bytes) {
+  const uint64_t x_bytes = (uint64_t{a.x_rows} - 1) * a.x_stride * 4 + uint64_t{a.n} * 4;
+  const uint64_t gram_bytes = uint64_t{a.n} * a.n * a.experts * 4;
+  const uint64_t offset_bytes = (uint64_t{a.experts} + 1) * 4;
+  // An empty `rows` still binds one element (the kernel reads none of it).
+  const uint64_t row_bytes = std::max<uint64_t>(a.listed, 1) * 4;
+  if (a.x.size < x_bytes || a.gram.size < gram_bytes || a.offsets.size < offset_bytes ||
+      a.rows.size < row_bytes) {
     throw Error(what + ": a buffer is smaller than the shape needs");
   }
   const uint64_t slack = std::max<uint64_t>(1, device.min_storage_buffer_offset_alignment);
   if (x_bytes + slack > context.max_binding_range() ||
       gram_bytes + slack > context.max_binding_range() ||
-      list_bytes + slack > context.max_binding_range()) {
-    throw Error(what + ": X, the gram matrices or the lists are larger than one binding");
+      row_bytes + slack > context.max_binding_range()) {
+    throw Error(what + ": X, the gram matrices or the row lists are larger than one binding");
   }
   const AlignedBinding bx = align_binding(context, a.x.sub(0, x_bytes), 4);
   const AlignedBinding bc = align_binding(context, a.gram.sub(0, gram_bytes), 4);
-  const AlignedBinding bn = align_binding(context, a.counts.sub(0, uint64_t{a.experts} * 4), 4);
-  const AlignedBinding bl = align_binding(context, a.lists.sub(0, list_bytes), 4);
-  if (bn.first_element != 0 || bl.first_element != 0) {
-    throw Error(what + ": counts and lists must start at a multiple of the binding alignment");
-  }
+  const AlignedBinding bo = align_binding(context, a.offsets.sub(0, offset_bytes), 4);
+  const AlignedBinding br = align_binding(context, a.rows.sub(0, row_bytes), 4);
   const uint32_t tile_i = sg * kRowsPerLane, tile_j = sg * kColumnsPerLane;
-  const vk::WorkGroups groups{(a.n + tile_j - 1) / tile_j, (a.n + tile_i - 1) / tile_i,
-                              a.expert_count};
+  const vk::WorkGroups groups{(a.n + tile_j - 1) / tile_j, (a.n + tile_i - 1) / tile_i, a.experts};
   if (groups.x > device.max_workgroup_count[0] || groups.y > device.max_workgroup_count[1] ||
       groups.z > device.max_workgroup_count[2]) {
     throw Error(what + ": n or the experts are more than one grid covers");
@@ -69,36 +63,37 @@ void expert_gram(vk::Stream& stream, const ExpertGramArgs& args) {
   const bool vector = a.n % 4 == 0 && a.x_stride % 4 == 0 && bx.first_element % 4 == 0;
   const uint32_t specialization[] = {sg, kColumnsPerLane, kRowsPerLane, vector ? 1u : 0u};
   const vk::Pipeline& pipeline =
-      context.pipelines().get("expert_gram", specialization, {4, 12 * sizeof(uint32_t)});
+      context.pipelines().get("expert_gram", specialization, {4, 10 * sizeof(uint32_t)});
   const vk::Binding bindings[] = {{bx.span, vk::Access::read},
                                   {bc.span, vk::Access::read_write},
-                                  {bn.span, vk::Access::read},
-                                  {bl.span, vk::Access::read}};
-  // One loop trip per 8 rows of every pass; drivers that bound loop iterations get the lists in
-  // parts.
-  const uint32_t per_dispatch =
-      device.max_loop_iterations ? std::max<uint32_t>(1, device.max_loop_iterations / 2 / a.passes)
-                                 : a.tokens;
-  for (uint32_t begin = 0; begin < a.tokens; begin += per_dispatch) {
-    const uint32_t end = std::min(a.tokens, begin + std::min(per_dispatch, a.tokens - begin));
+                                  {bo.span, vk::Access::read},
+                                  {br.span, vk::Access::read}};
+  // One loop trip per 8 rows; drivers that bound loop iterations get the lists in parts. Every
+  // expert's matrix is written by the first dispatch, even with no rows.
+  const uint32_t per_dispatch = device.max_loop_iterations
+                                    ? std::max<uint32_t>(1, device.max_loop_iterations / 2)
+                                    : std::max<uint32_t>(1, a.longest);
+  const uint32_t parts = std::max<uint32_t>(1, (a.longest + per_dispatch - 1) / per_dispatch);
+  for (uint32_t part = 0; part < parts; ++part) {
+    const uint32_t begin = part * per_dispatch, end = begin + per_dispatch;
     const uint32_t push[] = {a.n,
                              a.x_stride,
                              bx.first_element,
                              bc.first_element,
-                             a.expert_first,
+                             bo.first_element,
+                             br.first_element,
                              a.n * a.n,
-                             a.tokens,
                              begin,
                              end,
-                             a.passes,
-                             a.rows,
-                             begin == 0 && !a.accumulate ? 0u : 1u};
-    // The host does not know the counts: cost the expected share of the entries (rows per
-    // pass / experts per expert) of this part of the lists; the symmetric half is computed once.
+                             part == 0 && !a.accumulate ? 0u : 1u};
+    // The symmetric half is computed once; the rows of this part are known only on the
+    // device, so the listed rows are spread over the parts by the longest list.
     const double rows =
-        double(a.rows) * a.passes * a.expert_count / a.experts * double(end - begin) / a.tokens;
+        parts == 1 ? double(a.listed)
+                   : double(a.listed) * (std::min(end, a.longest) - begin) / double(a.longest);
     const double flops = rows * double(a.n) * double(a.n + 1);
-    const double bytes = rows * a.n * 4.0 + double(gram_bytes) * (a.accumulate ? 2 : 1);
+    const double bytes =
+        rows * a.n * 4.0 + double(gram_bytes) * (part == 0 && !a.accumulate ? 1 : 2);
     stream.dispatch(pipeline, bindings, std::as_bytes(std::span(push)), groups, "expert_gram",
                     {flops, bytes});
   }

@@ -1,10 +1,10 @@
 // The Kronecker factors of KFAC for the routed experts (DESIGN.md "Bayesian-MoE"):
-//   gram_e (+)= Σ_passes Σ_{r < counts[e]} x_r x_rᵀ,   x_r = X row lists[e][r] of the pass
-// over the routing entries moe_router put in e's list — with X the down_proj inputs a of every
-// entry this gives the factor A, with X the gradients g at the down_proj outputs (one block of
-// rows per backward pass) the factor G. One dispatch covers a run of experts, so a layer costs
-// one launch per factor rather than one per expert. The host never reads the routing lists.
-// f32 in, f32 out.
+//   gram_e (+)= Σ_{r in rows[offsets[e] .. offsets[e + 1])} x_r x_rᵀ,   x_r = row r of X
+// summed in list order. X holds rows gathered across many examples (the down_proj inputs a for
+// the factor A, the gradients g at the down_proj outputs of every backward pass for the factor
+// G) and each expert's list names its rows, so one dispatch covers a group of experts and each
+// expert's sum runs over all its rows at once — a GEMM with a long contraction rather than one
+// launch per example. f32 in, f32 out.
 #pragma once
 
 #include <cstdint>
@@ -14,25 +14,22 @@
 namespace vkmoe::ops {
 
 struct ExpertGramArgs {
-  vk::BufferSpan x;  // f32 [passes, rows, n]: per pass one row per routing entry, x_stride apart
-  vk::BufferSpan counts;  // u32 [experts] from moe_router
-  vk::BufferSpan lists;   // u32 [experts, tokens] from moe_router
-  // f32 [expert_count, n, n]: the factors of experts expert_first .. (written, or added to)
-  vk::BufferSpan gram;
-  uint32_t expert_first = 0;
-  uint32_t expert_count = 0;  // 0: every expert from expert_first on
+  vk::BufferSpan x;        // f32 [x_rows, n], x_stride apart
+  vk::BufferSpan offsets;  // u32 [experts + 1], ascending: expert e's part of `rows`
+  vk::BufferSpan rows;     // u32 [offsets[experts]]: row indices of X, each < x_rows
+  vk::BufferSpan gram;     // f32 [experts, n, n]: written, or added to
   uint32_t experts = 0;
   uint32_t n = 0;
-  uint32_t tokens = 0;    // entries per routing list: no expert holds more rows
-  uint32_t rows = 0;      // rows of X per pass (tokens · top_k): every list entry indexes one
+  uint32_t x_rows = 0;    // rows X holds
+  uint32_t listed = 0;    // offsets[experts]: the entries of `rows` (all experts together)
+  uint32_t longest = 0;   // the longest expert list: bounds the loop, not checked by the kernel
   uint32_t x_stride = 0;  // 0: n
-  uint32_t passes = 1;    // blocks of `rows` rows in X, each adding to every factor
   bool accumulate = false;
 };
 
-// Records the accumulation. Throws Error when a span is smaller than the shape, the experts
-// run past `experts`, the gram matrices or X do not fit one binding, or the device has no
-// subgroup shuffle.
+// Records the accumulation. Throws Error when a span is smaller than the shape, X or the gram
+// matrices do not fit one binding, or the device has no subgroup shuffle. The lists are not
+// read on the host: offsets and row indices outside the shape are the caller's bug.
 void expert_gram(vk::Stream& stream, const ExpertGramArgs& args);
 
 }  // namespace vkmoe::ops

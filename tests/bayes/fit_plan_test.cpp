@@ -26,6 +26,9 @@ TEST(FitPlan, Qwen15MoeAtRank32) {
   EXPECT_NEAR(static_cast<double>(p.factor_bytes) / (1 << 20), 607.86, 0.01);
   EXPECT_EQ(p.expert_dense_bytes, (2048u * 2048 + 1408u * 1408) * 8);
   EXPECT_EQ(p.merge_peak_bytes, p.expert_dense_bytes + 3u * 2048 * 2048 * 8);
+  // 256 MiB / ((2048² + 1408²) · 4 bytes) = 10.9: 10 experts' Grams beside the 1 GiB of rows
+  EXPECT_EQ(p.gram_group, 10);
+  EXPECT_EQ(p.kfac_device_bytes, (1u << 30) + 10u * (2048u * 2048 + 1408u * 1408) * 4);
   // file: the f32 factors, M as i64 (4 more bytes each), λ, T, and a header
   const std::uint64_t data = p.factor_bytes + 1440u * 4 + 8;
   EXPECT_GT(p.file_bytes, data);

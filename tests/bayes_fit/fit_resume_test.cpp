@@ -30,17 +30,22 @@ class FitResumeTest : public GpuTest, public ::testing::WithParamInterface<bayes
     std::filesystem::remove(bayes::checkpoint_path(o.output));
     return o;
   }
+  // Stops after 2 and 4 of 7 examples, resumes each time, and compares the posterior file with
+  // a straight fit's.
+  void resumed_equals_straight(std::uint64_t row_bytes);
 };
 
-TEST_P(FitResumeTest, ResumedFitEqualsStraightFit) {
+void FitResumeTest::resumed_equals_straight(std::uint64_t row_bytes) {
   const ModelFiles files = open_model_files(tiny_models() / "qwen2_moe-f32");
   const model::ModelWeights weights = model::load_model_weights(context(), *files.tensors);
   const std::vector<bayes::FitExample> examples = tiny_examples(7);
 
-  const bayes::LaplaceFitOptions straight = options(weights, "straight");
+  bayes::LaplaceFitOptions straight = options(weights, "straight");
+  straight.kfac_budget.row_bytes = row_bytes;
   ASSERT_TRUE(bayes::fit_laplace(context(), weights, examples, straight).complete);
 
   bayes::LaplaceFitOptions stopped = options(weights, "stopped");
+  stopped.kfac_budget.row_bytes = row_bytes;
   stopped.checkpoint_every = 2;
   stopped.stop_after = 2;
   const bayes::LaplaceFitResult first = bayes::fit_laplace(context(), weights, examples, stopped);
@@ -65,6 +70,16 @@ TEST_P(FitResumeTest, ResumedFitEqualsStraightFit) {
   EXPECT_TRUE(a == b) << "the resumed posterior differs from the straight one";
   std::filesystem::remove(straight.output);
   std::filesystem::remove(stopped.output);
+}
+
+TEST_P(FitResumeTest, ResumedFitEqualsStraightFit) {
+  resumed_equals_straight(bayes::KfacBudget{}.row_bytes);
+}
+
+// A row budget below one example's rows: every example is merged on its own, inside the fold
+// intervals as well as at them, and the resumed fit still merges at the same points.
+TEST_P(FitResumeTest, ResumedFitEqualsStraightFitWithRowMerges) {
+  resumed_equals_straight(1);
 }
 
 TEST_P(FitResumeTest, CheckpointOfAnotherFitIsRefused) {

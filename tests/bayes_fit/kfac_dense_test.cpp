@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/bayes/fisher_targets.h"
+#include "engine/bayes/kfac.h"
 #include "engine/bayes/laplace_fit.h"
 #include "engine/bayes/layer_selection.h"
 #include "engine/bayes/model_fingerprint.h"
@@ -60,6 +61,8 @@ double relative_error(const std::vector<double>& x, const std::vector<double>& r
 struct Case {
   const char* model;
   bayes::FisherType fisher;
+  // The KFAC row budget: 1 merges after every example (inside the fold intervals too).
+  std::uint64_t row_bytes = bayes::KfacBudget{}.row_bytes;
 };
 
 class KfacDenseTest : public GpuTest, public ::testing::WithParamInterface<Case> {};
@@ -81,8 +84,11 @@ TEST_P(KfacDenseTest, FactorsEqualDenseSums) {
   options.prior_precision = {bayes::PrecisionChoice::kFixed, 2.0};
   options.seed = seed;
   options.fold_every = 2;  // folds after examples 2, 4 and 5
+  options.kfac_budget.row_bytes = GetParam().row_bytes;
   options.output = std::filesystem::path(::testing::TempDir()) /
-                   ("kfac_dense_" + std::string(bayes::fisher_type_name(options.fisher)) + ".st");
+                   ("kfac_dense_" + std::string(GetParam().model) + "_" +
+                    std::string(bayes::fisher_type_name(options.fisher)) + "_" +
+                    std::to_string(GetParam().row_bytes) + ".st");
   const bayes::LaplaceFitResult fit = bayes::fit_laplace(context(), weights, examples, options);
   ASSERT_TRUE(fit.complete);
   const bayes::Posterior file =
@@ -162,14 +168,41 @@ TEST_P(KfacDenseTest, FactorsEqualDenseSums) {
   std::filesystem::remove(options.output);
 }
 
+// The row budget decides when the gathered rows are merged: one example's rows over budget
+// merges before each next example, a roomy budget only at fold().
+class KfacMergeTest : public GpuTest {};
+
+TEST_F(KfacMergeTest, RowBudgetSplitsFoldIntervals) {
+  const ModelFiles files = open_model_files(tiny_models() / "qwen2_moe-f32");
+  const model::ModelWeights weights = model::load_model_weights(context(), *files.tensors);
+  const std::vector<bayes::FitExample> examples = tiny_examples(3);
+  for (const std::uint64_t row_bytes : {std::uint64_t{1}, bayes::KfacBudget{}.row_bytes}) {
+    bayes::KfacAccumulator kfac(context(), weights, bayes::select_layers("all", weights.config), 4,
+                                {.row_bytes = row_bytes});
+    for (std::size_t n = 0; n < examples.size(); ++n) {
+      const model::SavedForward saved(context(), weights, examples[n].prompt);
+      kfac.add_example(saved, {examples[n].answers, examples[n].label, n},
+                       bayes::FisherType::kEmpirical, 0);
+    }
+    EXPECT_TRUE(kfac.pending());
+    EXPECT_EQ(kfac.merges(), row_bytes == 1 ? 2 : 0) << "row budget " << row_bytes;
+    kfac.fold();
+    EXPECT_FALSE(kfac.pending());
+    EXPECT_EQ(kfac.merges(), row_bytes == 1 ? 3 : 1);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(TinyModels, KfacDenseTest,
                          ::testing::Values(Case{"qwen2_moe-f32", bayes::FisherType::kExact},
                                            Case{"qwen2_moe-f32", bayes::FisherType::kMc},
                                            Case{"qwen2_moe-f32", bayes::FisherType::kEmpirical},
-                                           Case{"deepseek-f32", bayes::FisherType::kExact}),
+                                           Case{"deepseek-f32", bayes::FisherType::kExact},
+                                           Case{"qwen2_moe-f32", bayes::FisherType::kExact, 1}),
                          [](const ::testing::TestParamInfo<Case>& param) {
-                           std::string s = std::string(param.param.model) + "_" +
-                                           std::string(bayes::fisher_type_name(param.param.fisher));
+                           std::string s =
+                               std::string(param.param.model) + "_" +
+                               std::string(bayes::fisher_type_name(param.param.fisher)) +
+                               (param.param.row_bytes == 1 ? "_row_merges" : "");
                            for (char& ch : s) {
                              if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
                            }

@@ -132,31 +132,44 @@ std::vector<BenchCase> moe_cases(bool quick) {
                       {tokens, experts, top_k, false});
     });
   };
-  // KFAC factor A of one expert at the bench model's expert width: the rows of 1024 tokens,
-  // one expert (every row routed to it), the count the fit accumulates before a merge.
+  // KFAC factor A at a merge of the fit (kfac.h): a group of 4 experts at the bench model's
+  // expert width, each listing 1024 of the gathered rows (many examples' worth), one call. The
+  // fit no longer sums one example's ~10 rows per expert per launch, so this is the shape that
+  // matters; the lists interleave the experts' rows as the routing does.
   BenchCase gram;
-  const uint32_t gram_tokens = quick ? 256 : 1024;
+  const uint32_t gram_rows = quick ? 256 : 1024, gram_experts = 4;
   gram.kernel = "expert_gram";
-  gram.shape = std::to_string(gram_tokens) + "rows_" + std::to_string(inner) + "^2";
+  gram.shape = std::to_string(gram_experts) + "e_" + std::to_string(gram_rows) + "rows_" +
+               std::to_string(inner) + "^2";
   gram.bound = Bound::compute;
-  gram.flops = double(gram_tokens) * inner * (inner + 1.0);
-  gram.bytes = double(gram_tokens) * inner * 4 + double(inner) * inner * 4;
+  gram.flops = double(gram_experts) * gram_rows * inner * (inner + 1.0);
+  gram.bytes = double(gram_experts) * (double(gram_rows) * inner * 4 + double(inner) * inner * 4);
   gram.prepare = [=](vk::Context& context, vk::Stream& stream) {
-    auto routing = std::make_shared<Routing>(make_routing(context, stream, gram_tokens, 1, 1));
+    const uint32_t x_rows = gram_experts * gram_rows;
+    std::vector<uint32_t> lists(gram_experts + 1 + x_rows);
+    for (uint32_t e = 0; e <= gram_experts; ++e) lists[e] = e * gram_rows;
+    for (uint32_t r = 0; r < x_rows; ++r) {
+      lists[gram_experts + 1 + (r % gram_experts) * gram_rows + r / gram_experts] = r;
+    }
+    auto list_buffer = std::make_shared<vk::Buffer>(
+        context.create_buffer(lists.size() * sizeof(uint32_t), "expert lists"));
+    stream.upload(list_buffer->span(), lists.data(), lists.size() * sizeof(uint32_t));
     auto a = std::make_shared<vk::Buffer>(
-        context.create_buffer(uint64_t{gram_tokens} * inner * 4, "down_proj inputs"));
-    auto factor =
-        std::make_shared<vk::Buffer>(context.create_buffer(uint64_t{inner} * inner * 4, "A"));
+        context.create_buffer(uint64_t{x_rows} * inner * 4, "down_proj inputs"));
+    auto factor = std::make_shared<vk::Buffer>(
+        context.create_buffer(uint64_t{gram_experts} * inner * inner * 4, "A"));
     stream.fill(a->span(), 0x3c003c00u);
+    const VkDeviceSize offsets_bytes = (gram_experts + 1) * sizeof(uint32_t);
     return std::function<void(vk::Stream&)>([=](vk::Stream& s) {
       ops::expert_gram(s, {.x = a->span(),
-                           .counts = routing->counts->span(),
-                           .lists = routing->lists->span(),
+                           .offsets = list_buffer->span(0, offsets_bytes),
+                           .rows = list_buffer->span(offsets_bytes, uint64_t{x_rows} * 4),
                            .gram = factor->span(),
-                           .experts = 1,
+                           .experts = gram_experts,
                            .n = inner,
-                           .tokens = gram_tokens,
-                           .rows = gram_tokens});
+                           .x_rows = x_rows,
+                           .listed = x_rows,
+                           .longest = gram_rows});
     });
   };
   return {router,
