@@ -29,6 +29,9 @@ struct ExpertsCase {
   ops::DType type;
   ExpertKernel kernel;
   bool small_binding = false;  // VKMOE_MAX_BINDING_RANGE=2048: experts split over dispatches
+  // Uneven loads: expert 0 takes every token (several tiles, the last one partly filled) and
+  // the two experts before the last take none, beside the never chosen last one.
+  bool skewed = false;
 };
 
 std::vector<float> reference_moe(const ExpertsCase& c, const std::vector<float>& x,
@@ -95,6 +98,12 @@ void MoeExpertsFixture::check(const ExpertsCase& c) {
   const bool dead_expert = K < E;
   if (dead_expert) {
     for (uint32_t t = 0; t < T; ++t) logits[size_t{t} * E + E - 1] = -60.0f;
+  }
+  if (c.skewed) {
+    for (uint32_t t = 0; t < T; ++t) {
+      logits[size_t{t} * E] = 10.0f;
+      logits[size_t{t} * E + E - 2] = logits[size_t{t} * E + E - 3] = -50.0f;
+    }
   }
   auto gate_f = random_floats(size_t{E} * I * H, 43, -0.5f, 0.5f);
   auto up_f = random_floats(size_t{E} * I * H, 44, -0.5f, 0.5f);
@@ -174,37 +183,45 @@ std::string experts_case_name(const ::testing::TestParamInfo<ExpertsCase>& test)
   return "t" + std::to_string(c.tokens) + "_e" + std::to_string(c.experts) + "_k" +
          std::to_string(c.top_k) + "_h" + std::to_string(c.hidden) + "_i" +
          std::to_string(c.inner) + "_" + std::string(ops::dtype_name(c.type)) +
-         kernel[static_cast<int>(c.kernel)] + (c.small_binding ? "_small_binding" : "");
+         kernel[static_cast<int>(c.kernel)] + (c.small_binding ? "_small_binding" : "") +
+         (c.skewed ? "_skewed" : "");
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, MoeExpertsTest,
-    ::testing::Values(ExpertsCase{1, 8, 2, 64, 32, ops::DType::f32, ExpertKernel::gemm},  // decode
-                      ExpertsCase{7, 8, 2, 40, 24, ops::DType::f32, ExpertKernel::gemm},  // odd
-                      ExpertsCase{64, 8, 2, 64, 48, ops::DType::bf16, ExpertKernel::gemm},
-                      ExpertsCase{33, 6, 1, 40, 16, ops::DType::f16, ExpertKernel::gemm},  // top-1
-                      ExpertsCase{17, 4, 4, 32, 16, ops::DType::f32, ExpertKernel::gemm},  // all
-                      ExpertsCase{23, 8, 3, 40, 24, ops::DType::f32, ExpertKernel::gemm_tiled},
-                      ExpertsCase{9, 8, 2, 64, 32, ops::DType::bf16, ExpertKernel::gemm_tiled},
-                      // Quants: whole blocks of 32 and of 256.
-                      ExpertsCase{7, 8, 2, 64, 32, ops::DType::q8_0, ExpertKernel::gemm},
-                      ExpertsCase{9, 6, 2, 32, 64, ops::DType::q4_0, ExpertKernel::gemm},
-                      ExpertsCase{5, 4, 2, 256, 256, ops::DType::q4_k, ExpertKernel::gemm},
-                      ExpertsCase{9, 6, 3, 32, 64, ops::DType::q8_0, ExpertKernel::gemm_tiled},
-                      ExpertsCase{5, 4, 2, 256, 256, ops::DType::q4_k, ExpertKernel::gemm_tiled},
-                      ExpertsCase{3, 4, 2, 32, 32, ops::DType::q8_0, ExpertKernel::gemm, true},
-                      ExpertsCase{3, 4, 2, 32, 32, ops::DType::q4_0, ExpertKernel::gemm, true},
-                      // The decode path: one token, a few tokens, odd sizes (scalar loads),
-                      // top-1, top-k = all, every dtype, and the baseline GEMV configuration.
-                      ExpertsCase{1, 8, 2, 64, 32, ops::DType::f32, ExpertKernel::gemv},
-                      ExpertsCase{3, 8, 2, 40, 24, ops::DType::f16, ExpertKernel::gemv},
-                      ExpertsCase{1, 6, 1, 64, 16, ops::DType::bf16, ExpertKernel::gemv},
-                      ExpertsCase{2, 4, 4, 32, 16, ops::DType::f32, ExpertKernel::gemv},
-                      ExpertsCase{1, 8, 3, 72, 40, ops::DType::f16, ExpertKernel::gemv_baseline},
-                      ExpertsCase{2, 8, 2, 64, 32, ops::DType::q8_0, ExpertKernel::gemv},
-                      ExpertsCase{1, 6, 2, 32, 64, ops::DType::q4_0, ExpertKernel::gemv},
-                      ExpertsCase{2, 4, 2, 256, 256, ops::DType::q4_k, ExpertKernel::gemv},
-                      ExpertsCase{1, 4, 2, 32, 32, ops::DType::q4_0, ExpertKernel::gemv_baseline}),
+    ::testing::Values(
+        ExpertsCase{1, 8, 2, 64, 32, ops::DType::f32, ExpertKernel::gemm},  // decode
+        ExpertsCase{7, 8, 2, 40, 24, ops::DType::f32, ExpertKernel::gemm},  // odd
+        ExpertsCase{64, 8, 2, 64, 48, ops::DType::bf16, ExpertKernel::gemm},
+        ExpertsCase{33, 6, 1, 40, 16, ops::DType::f16, ExpertKernel::gemm},  // top-1
+        ExpertsCase{17, 4, 4, 32, 16, ops::DType::f32, ExpertKernel::gemm},  // all
+        ExpertsCase{23, 8, 3, 40, 24, ops::DType::f32, ExpertKernel::gemm_tiled},
+        ExpertsCase{9, 8, 2, 64, 32, ops::DType::bf16, ExpertKernel::gemm_tiled},
+        // Quants: whole blocks of 32 and of 256.
+        ExpertsCase{7, 8, 2, 64, 32, ops::DType::q8_0, ExpertKernel::gemm},
+        ExpertsCase{9, 6, 2, 32, 64, ops::DType::q4_0, ExpertKernel::gemm},
+        ExpertsCase{5, 4, 2, 256, 256, ops::DType::q4_k, ExpertKernel::gemm},
+        ExpertsCase{9, 6, 3, 32, 64, ops::DType::q8_0, ExpertKernel::gemm_tiled},
+        ExpertsCase{5, 4, 2, 256, 256, ops::DType::q4_k, ExpertKernel::gemm_tiled},
+        ExpertsCase{3, 4, 2, 32, 32, ops::DType::q8_0, ExpertKernel::gemm, true},
+        ExpertsCase{3, 4, 2, 32, 32, ops::DType::q4_0, ExpertKernel::gemm, true},
+        // Uneven loads (one expert with every token, empty experts), also with
+        // the experts split over dispatches and on the portable kernel.
+        ExpertsCase{70, 8, 2, 64, 40, ops::DType::f16, ExpertKernel::gemm, false, true},
+        ExpertsCase{45, 6, 3, 40, 24, ops::DType::f32, ExpertKernel::gemm, false, true},
+        ExpertsCase{7, 6, 2, 32, 32, ops::DType::q8_0, ExpertKernel::gemm, true, true},
+        ExpertsCase{30, 8, 2, 64, 32, ops::DType::f32, ExpertKernel::gemm_tiled, false, true},
+        // The decode path: one token, a few tokens, odd sizes (scalar loads),
+        // top-1, top-k = all, every dtype, and the baseline GEMV configuration.
+        ExpertsCase{1, 8, 2, 64, 32, ops::DType::f32, ExpertKernel::gemv},
+        ExpertsCase{3, 8, 2, 40, 24, ops::DType::f16, ExpertKernel::gemv},
+        ExpertsCase{1, 6, 1, 64, 16, ops::DType::bf16, ExpertKernel::gemv},
+        ExpertsCase{2, 4, 4, 32, 16, ops::DType::f32, ExpertKernel::gemv},
+        ExpertsCase{1, 8, 3, 72, 40, ops::DType::f16, ExpertKernel::gemv_baseline},
+        ExpertsCase{2, 8, 2, 64, 32, ops::DType::q8_0, ExpertKernel::gemv},
+        ExpertsCase{1, 6, 2, 32, 64, ops::DType::q4_0, ExpertKernel::gemv},
+        ExpertsCase{2, 4, 2, 256, 256, ops::DType::q4_k, ExpertKernel::gemv},
+        ExpertsCase{1, 4, 2, 32, 32, ops::DType::q4_0, ExpertKernel::gemv_baseline}),
     experts_case_name);
 
 // VKMOE_MAX_BINDING_RANGE shrinks the binding limit below the expert stack, so moe_gemv binds
