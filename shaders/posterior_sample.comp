@@ -10,7 +10,7 @@
 //   PASS_PROJECT  U = Z Q_A                        [H, R]  (one workgroup per row h)
 //   PASS_CORE     B = (D − λ^{-½}) ∘ (Q_Gᵀ U)      [R, R]
 //   PASS_EXPAND   V = Q_G B                        [H, R]  (into U's buffer)
-//   PASS_APPLY    W_sample = W_MAP + λ^{-½} Z + V Q_Aᵀ   (W in the model's dtype)
+//   PASS_APPLY    W_sample = W_MAP + λ^{-½} Z + V Q_Aᵀ   (W in the model's dtype; f16 for quants)
 // Eigenvectors are zero-padded to rank R; a zero eigenvalue adds nothing. An expert with
 // M = 0 saw no token: its curvature is zero and its draw is the prior's.
 #extension GL_GOOGLE_include_directive : require
@@ -34,7 +34,19 @@ layout(std430, set = 0, binding = 2) readonly buffer Spectra { float spectra[]; 
 layout(std430, set = 0, binding = 3) buffer Work { float work[]; };  // U, then V: [E, H, R]
 layout(std430, set = 0, binding = 4) buffer Core { float core[]; };  // B: [E, R, R]
 #if defined(PASS_APPLY)
+// The sample is written in W_MAP's own type for the plain types. GGUF blocks cannot be written
+// element by element, so a quantised W_MAP is read as stored and its variant defines
+// SAMPLE_F16: the draw goes to an f16 stack the forward then reads instead.
+#if !defined(SAMPLE_F16)
 #if defined(WEIGHT_F32)
+#define SAMPLE_F32 1
+#elif defined(WEIGHT_F16)
+#define SAMPLE_F16 1
+#else
+#define SAMPLE_BF16 1
+#endif
+#endif
+#if defined(SAMPLE_F32)
 layout(std430, set = 0, binding = 6) writeonly buffer Sample { float sample_out[]; };
 #else
 layout(std430, set = 0, binding = 6) writeonly buffer Sample { uint16_t sample_out[]; };
@@ -109,9 +121,9 @@ void main() {
 }
 #elif defined(PASS_APPLY)
 void store(uint index, float value) {
-#if defined(WEIGHT_F32)
+#if defined(SAMPLE_F32)
   sample_out[index] = value;
-#elif defined(WEIGHT_F16)
+#elif defined(SAMPLE_F16)
   sample_out[index] = uint16_t(packHalf2x16(vec2(value, 0.0)) & 0xffffu);
 #else
   // bf16: round to nearest even (finite values).

@@ -74,8 +74,9 @@ vkmoe_shader(moe_gemm_shuffle_q8_0 gemm_shuffle.comp DEFINES WEIGHT_Q8_0=1 EXPER
 vkmoe_shader(moe_gemm_shuffle_q4_0 gemm_shuffle.comp DEFINES WEIGHT_Q4_0=1 EXPERTS=1)
 vkmoe_shader(moe_gemm_shuffle_q4_k gemm_shuffle.comp DEFINES WEIGHT_Q4_K=1 EXPERTS=1)
 vkmoe_shader(moe_combine moe_combine.comp)
-# Backward of nn.Linear for its input: dX (+)= dY . W with W stored [out, in] (plain types),
-# tiled and shuffle (CPU devices).
+# Backward of nn.Linear for its input: dX (+)= dY . W with W stored [out, in] (plain types and
+# GGUF quants, decoded per element or 8 at a time by weights.glsl), tiled and shuffle (CPU
+# devices).
 vkmoe_shader(gemm_transposed_f32 gemm.comp DEFINES WEIGHT_F32=1 WEIGHT_TRANSPOSED=1)
 vkmoe_shader(gemm_transposed_f16 gemm.comp DEFINES WEIGHT_F16=1 WEIGHT_TRANSPOSED=1)
 vkmoe_shader(gemm_transposed_bf16 gemm.comp DEFINES WEIGHT_BF16=1 WEIGHT_TRANSPOSED=1)
@@ -88,6 +89,18 @@ vkmoe_shader(gemm_shuffle_transposed_bf16 gemm_shuffle.comp DEFINES WEIGHT_BF16=
 vkmoe_shader(moe_gemm_shuffle_transposed_f32 gemm_shuffle.comp DEFINES WEIGHT_F32=1 EXPERTS=1 WEIGHT_TRANSPOSED=1)
 vkmoe_shader(moe_gemm_shuffle_transposed_f16 gemm_shuffle.comp DEFINES WEIGHT_F16=1 EXPERTS=1 WEIGHT_TRANSPOSED=1)
 vkmoe_shader(moe_gemm_shuffle_transposed_bf16 gemm_shuffle.comp DEFINES WEIGHT_BF16=1 EXPERTS=1 WEIGHT_TRANSPOSED=1)
+vkmoe_shader(gemm_transposed_q8_0 gemm.comp DEFINES WEIGHT_Q8_0=1 WEIGHT_TRANSPOSED=1)
+vkmoe_shader(moe_gemm_transposed_q8_0 gemm.comp DEFINES WEIGHT_Q8_0=1 EXPERTS=1 WEIGHT_TRANSPOSED=1)
+vkmoe_shader(gemm_shuffle_transposed_q8_0 gemm_shuffle.comp DEFINES WEIGHT_Q8_0=1 WEIGHT_TRANSPOSED=1)
+vkmoe_shader(moe_gemm_shuffle_transposed_q8_0 gemm_shuffle.comp DEFINES WEIGHT_Q8_0=1 EXPERTS=1 WEIGHT_TRANSPOSED=1)
+vkmoe_shader(gemm_transposed_q4_0 gemm.comp DEFINES WEIGHT_Q4_0=1 WEIGHT_TRANSPOSED=1)
+vkmoe_shader(moe_gemm_transposed_q4_0 gemm.comp DEFINES WEIGHT_Q4_0=1 EXPERTS=1 WEIGHT_TRANSPOSED=1)
+vkmoe_shader(gemm_shuffle_transposed_q4_0 gemm_shuffle.comp DEFINES WEIGHT_Q4_0=1 WEIGHT_TRANSPOSED=1)
+vkmoe_shader(moe_gemm_shuffle_transposed_q4_0 gemm_shuffle.comp DEFINES WEIGHT_Q4_0=1 EXPERTS=1 WEIGHT_TRANSPOSED=1)
+vkmoe_shader(gemm_transposed_q4_k gemm.comp DEFINES WEIGHT_Q4_K=1 WEIGHT_TRANSPOSED=1)
+vkmoe_shader(moe_gemm_transposed_q4_k gemm.comp DEFINES WEIGHT_Q4_K=1 EXPERTS=1 WEIGHT_TRANSPOSED=1)
+vkmoe_shader(gemm_shuffle_transposed_q4_k gemm_shuffle.comp DEFINES WEIGHT_Q4_K=1 WEIGHT_TRANSPOSED=1)
+vkmoe_shader(moe_gemm_shuffle_transposed_q4_k gemm_shuffle.comp DEFINES WEIGHT_Q4_K=1 EXPERTS=1 WEIGHT_TRANSPOSED=1)
 # Decode-time expert GEMV: the expert of each routing entry read on the GPU.
 vkmoe_shader(moe_gemv_f32 gemv.comp DEFINES WEIGHT_F32=1 EXPERTS=1)
 vkmoe_shader(moe_gemv_f16 gemv.comp DEFINES WEIGHT_F16=1 EXPERTS=1)
@@ -114,6 +127,9 @@ vkmoe_shader(posterior_expand posterior_sample.comp DEFINES PASS_EXPAND=1)
 vkmoe_shader(posterior_apply_f32 posterior_sample.comp DEFINES PASS_APPLY=1 WEIGHT_F32=1)
 vkmoe_shader(posterior_apply_f16 posterior_sample.comp DEFINES PASS_APPLY=1 WEIGHT_F16=1)
 vkmoe_shader(posterior_apply_bf16 posterior_sample.comp DEFINES PASS_APPLY=1 WEIGHT_BF16=1)
+vkmoe_shader(posterior_apply_q8_0_to_f16 posterior_sample.comp DEFINES PASS_APPLY=1 WEIGHT_Q8_0=1 SAMPLE_F16=1)
+vkmoe_shader(posterior_apply_q4_0_to_f16 posterior_sample.comp DEFINES PASS_APPLY=1 WEIGHT_Q4_0=1 SAMPLE_F16=1)
+vkmoe_shader(posterior_apply_q4_k_to_f16 posterior_sample.comp DEFINES PASS_APPLY=1 WEIGHT_Q4_K=1 SAMPLE_F16=1)
 # Causal GQA attention backward (prefill): softmax statistics, dq, then dk/dv.
 vkmoe_shader(attention_backward_stats attention_backward_stats.comp)
 vkmoe_shader(attention_backward_dq attention_backward_dq.comp)

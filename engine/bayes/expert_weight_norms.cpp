@@ -1,10 +1,9 @@
 #include "engine/bayes/expert_weight_norms.h"
 
 #include <algorithm>
-#include <cstring>
 #include <string>
 
-#include "engine/bayes/bayes_error.h"
+#include "engine/model/host_tensor.h"
 #include "engine/vk/stream.h"
 #include "loaders/quant_blocks.h"
 
@@ -12,20 +11,13 @@ namespace vkmoe::bayes {
 
 namespace {
 
-double squared_sum(const std::vector<std::byte>& bytes, ops::DType type) {
+// Σ x² over the weights `bytes` hold (any device type, quants decoded block by block as the
+// kernels read them).
+double squared_sum(const std::vector<std::byte>& bytes, ops::DType type, std::size_t elements) {
+  std::vector<float> values(elements);
+  decode_to_f32(model::stored_type(type), bytes, values);
   double sum = 0;
-  if (type == ops::DType::f32) {
-    std::vector<float> v(bytes.size() / 4);
-    std::memcpy(v.data(), bytes.data(), v.size() * 4);
-    for (float x : v) sum += static_cast<double>(x) * x;
-    return sum;
-  }
-  std::vector<std::uint16_t> v(bytes.size() / 2);
-  std::memcpy(v.data(), bytes.data(), v.size() * 2);
-  for (std::uint16_t b : v) {
-    const double x = type == ops::DType::f16 ? f16_to_f32(b) : bf16_to_f32(b);
-    sum += x * x;
-  }
+  for (float x : values) sum += static_cast<double>(x) * x;
   return sum;
 }
 
@@ -43,13 +35,9 @@ std::vector<double> down_proj_squared_distances(vk::Context& context,
       continue;
     }
     const model::DeviceMatrix& down = weights.layers.at(static_cast<std::size_t>(l)).experts_down;
-    if (down.type != ops::DType::f32 && down.type != ops::DType::f16 &&
-        down.type != ops::DType::bf16) {
-      throw BayesError("layer " + std::to_string(l) +
-                       ": the evidence needs ‖W‖² of quantised down_proj weights, not supported");
-    }
-    const std::size_t element = down.type == ops::DType::f32 ? 4 : 2;
-    const std::size_t per_expert = std::size_t{down.rows} * down.cols * element;
+    const std::size_t per_expert_elements = std::size_t{down.rows} * down.cols;
+    const std::size_t per_expert =
+        ops::dtype_matrix_bytes(down.type, down.rows, down.cols, down.cols);
     const uint32_t per_part = std::min(down.experts, down.experts_per_part);
     double sum = 0;
     uint32_t done = 0;
@@ -59,7 +47,7 @@ std::vector<double> down_proj_squared_distances(vk::Context& context,
       std::vector<std::byte> bytes(per_expert * count);
       stream.download(buffer.span(0, bytes.size()), bytes.data(), bytes.size());
       stream.finish();
-      sum += squared_sum(bytes, down.type);
+      sum += squared_sum(bytes, down.type, per_expert_elements * count);
       done += count;
     }
     out.push_back(sum);

@@ -1,6 +1,6 @@
 // ‖θ* − μ₀‖² of the evidence (evidence.h) for each treated layer: Σ_e ‖W_e‖² over the routed
-// experts' down_proj weights as loaded on the device (read back once, decoded from f16/bf16),
-// or 0 for the prior centred on the fine-tuned weights.
+// experts' down_proj weights as loaded on the device (read back once, decoded from f16, bf16 or
+// GGUF blocks), or 0 for the prior centred on the fine-tuned weights.
 #pragma once
 
 #include <cstdint>
@@ -11,8 +11,7 @@
 
 namespace vkmoe::bayes {
 
-// One distance per entry of `layers`. Throws BayesError for quantised down_proj weights (their
-// squared norm would need the block decoders; a fit refuses them anyway in the backward).
+// One distance per entry of `layers`.
 std::vector<double> down_proj_squared_distances(vk::Context& context,
                                                 const model::ModelWeights& weights,
                                                 const std::vector<std::int64_t>& layers,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <string>
+#include <utility>
 
 #include "engine/bayes/bayes_error.h"
 #include "engine/bayes/sampler_layout.h"
@@ -76,7 +77,14 @@ ExpertWeightSampler::ExpertWeightSampler(vk::Context& context, model::ModelWeigh
     l.work = context.create_buffer(b.q_g.size() * sizeof(float), "sampler work");
     l.core = context.create_buffer(
         static_cast<std::size_t>(b.experts * rank * rank) * sizeof(float), "sampler core");
-    l.w_map = copy_of(context, stream, down.buffer, "down_proj MAP");
+    l.map_type = down.type;
+    l.w_map =
+        ops::dtype_is_quantized(down.type)
+            ? context.create_buffer(
+                  ops::dtype_matrix_bytes(ops::sample_type(down.type),
+                                          uint64_t{down.experts} * down.rows, down.cols, down.cols),
+                  "down_proj sample")
+            : copy_of(context, stream, down.buffer, "down_proj MAP");
     layers_.push_back(std::move(l));
   }
   stream.finish();
@@ -91,6 +99,12 @@ ExpertWeightSampler::~ExpertWeightSampler() {
 
 void ExpertWeightSampler::draw(std::uint32_t draw) {
   vk::Stream stream(context_);
+  for (Layer& l : layers_) {
+    if (ops::dtype_is_quantized(l.map_type) && !sampled_) {  // down_proj to the f16 stack
+      std::swap(l.down->buffer, l.w_map);
+      l.down->type = ops::sample_type(l.map_type);
+    }
+  }
   sampled_ = true;
   for (Layer& l : layers_) {
     ops::sample_posterior(stream, {.q_g = l.q_g.span(),
@@ -100,7 +114,7 @@ void ExpertWeightSampler::draw(std::uint32_t draw) {
                                    .core = l.core.span(),
                                    .w_map = l.w_map.span(),
                                    .w_out = l.down->buffer.span(),
-                                   .w_type = l.down->type,
+                                   .w_type = l.map_type,
                                    .experts = l.down->experts,
                                    .h = l.down->rows,
                                    .i = l.down->cols,
@@ -118,6 +132,11 @@ void ExpertWeightSampler::restore() {
   if (!sampled_) return;
   vk::Stream stream(context_);
   for (Layer& l : layers_) {
+    if (ops::dtype_is_quantized(l.map_type)) {  // back to the untouched quantised stack
+      std::swap(l.down->buffer, l.w_map);
+      l.down->type = l.map_type;
+      continue;
+    }
     const auto bytes = static_cast<std::size_t>(l.w_map.span().size);
     std::vector<std::byte> host(bytes);
     stream.download(l.w_map.span(), host.data(), bytes);

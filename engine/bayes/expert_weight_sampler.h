@@ -3,6 +3,11 @@
 // (ops/posterior_sample.h) and writes them in place into the model's weights, so the ordinary
 // forward (and any scorer built on it) runs the sampled model. W_MAP is kept in a device copy;
 // restore() puts it back, and the destructor does so too.
+//
+// A quantised (GGUF) down_proj stack cannot be written element by element: the draws go to an
+// f16 stack of the same shape, which the layer's down_proj points at (type f16) from the first
+// draw until restore(), while the quantised stack itself stays untouched and is W_MAP. The cost
+// is E·H·I·2 bytes per treated layer.
 #pragma once
 
 #include <cstdint>
@@ -35,7 +40,11 @@ class ExpertWeightSampler {
  private:
   struct Layer {
     model::DeviceMatrix* down = nullptr;
-    vk::Buffer q_g, q_a, spectra, work, core, w_map;
+    vk::Buffer q_g, q_a, spectra, work, core;
+    // Plain types: a copy of W_MAP. Quants: the stack that down_proj does not point at now
+    // (the f16 sample stack before a draw and after restore(), the quantised W_MAP between).
+    vk::Buffer w_map;
+    ops::DType map_type = ops::DType::f32;
     std::uint32_t rank = 0, stream_id = 0;
     float lambda = 1.0f;
   };

@@ -4,34 +4,12 @@
 #include <string>
 
 #include "engine/eval/multiple_choice.h"
+#include "engine/model/host_tensor.h"
 #include "engine/vk/error.h"
 #include "engine/vk/stream.h"
 #include "loaders/quant_blocks.h"
 
 namespace vkmoe::eval {
-namespace {
-
-// The checkpoint dtype whose bytes a device weight of `type` holds (the loader keeps GEMM
-// weights as stored), for loaders' host decoders.
-DType stored_type(ops::DType type) {
-  switch (type) {
-    case ops::DType::f32:
-      return DType::kF32;
-    case ops::DType::f16:
-      return DType::kF16;
-    case ops::DType::bf16:
-      return DType::kBF16;
-    case ops::DType::q8_0:
-      return DType::kQ8_0;
-    case ops::DType::q4_0:
-      return DType::kQ4_0;
-    case ops::DType::q4_k:
-      return DType::kQ4_K;
-  }
-  throw Error("lm_head_rows: unknown weight type");
-}
-
-}  // namespace
 
 std::vector<AnswerFeatures> answer_features(vk::Context& context,
                                             const model::ModelWeights& weights,
@@ -74,7 +52,7 @@ std::vector<double> lm_head_rows(vk::Context& context, const model::ModelWeights
   }
   stream.finish();
   std::vector<float> decoded(tokens.size() * head.cols);
-  decode_to_f32(stored_type(head.type), bytes, decoded);
+  decode_to_f32(model::stored_type(head.type), bytes, decoded);
   return {decoded.begin(), decoded.end()};
 }
 

@@ -49,8 +49,9 @@ class ActivationGradients {
   std::vector<MoeLayerActivations> moe_layers_;
 };
 
-// Records and runs the backward; throws Error for targets that do not match the answers, an
-// answer outside the vocabulary, or quantised weights (linear_backward reads f32, f16, bf16).
+// Records and runs the backward; throws Error for targets that do not match the answers or an
+// answer outside the vocabulary. Weights may be of any DType (linear_backward reads them as
+// stored, GGUF blocks included).
 ActivationGradients backward(vk::Context& context, const ModelWeights& weights,
                              const SavedForward& forward, const ChoiceLoss& loss);
 

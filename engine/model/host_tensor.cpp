@@ -25,6 +25,24 @@ ops::DType device_type(DType t) {
   }
 }
 
+DType stored_type(ops::DType type) {
+  switch (type) {
+    case ops::DType::f32:
+      return DType::kF32;
+    case ops::DType::f16:
+      return DType::kF16;
+    case ops::DType::bf16:
+      return DType::kBF16;
+    case ops::DType::q8_0:
+      return DType::kQ8_0;
+    case ops::DType::q4_0:
+      return DType::kQ4_0;
+    case ops::DType::q4_k:
+      return DType::kQ4_K;
+  }
+  throw std::invalid_argument("stored_type: unknown weight type");
+}
+
 bool decoded_on_host(DType t) {
   return t != DType::kF32 && t != DType::kF16 && t != DType::kBF16 && t != DType::kQ8_0 &&
          t != DType::kQ4_0 && t != DType::kQ4_K;

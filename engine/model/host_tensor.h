@@ -18,6 +18,9 @@ namespace vkmoe::model {
 // The type a tensor stored as `t` has on the device when kept "in its dtype".
 ops::DType device_type(DType t);
 bool decoded_on_host(DType t);  // true for the types device_type() widens to f32
+// The checkpoint dtype whose bytes a device weight of `type` holds (GEMM weights are kept as
+// stored), for loaders' host decoders (decode_to_f32) when device weights are read back.
+DType stored_type(ops::DType type);
 
 class HostTensor {
  public:

@@ -21,13 +21,10 @@ std::string shape_text(std::string_view kernel, DType type, uint64_t n, uint32_t
 
 // The tiles to use (the shuffle kernel with 8 consecutive columns per invocation on devices
 // where it is the forward's default, else the baseline tiles), and the checks every transposed
-// launch makes on its weight type.
+// launch makes on its weight type. Quantised rows are whole blocks (checked by the callers), so
+// weights.glsl finds weight i of a row by its index alone, as in the forward.
 GemmTiles backward_tiles(const vk::Context& context, const std::string& what, DType type,
                          const std::optional<GemmTiles>& tiles) {
-  if (dtype_is_quantized(type)) {
-    throw Error(what + ": the backward product reads plain weights only (f32, f16, bf16); " +
-                std::string(dtype_name(type)) + " weights are not supported");
-  }
   if (dtype_needs_16bit_storage(type) && !context.info().storage_buffer_16bit) {
     throw Error(what + ": the device cannot read 16-bit weights (no storageBuffer16BitAccess)");
   }
@@ -81,6 +78,7 @@ void linear_backward(vk::Stream& stream, const LinearBackwardArgs& args) {
   const GemmTiles t = fit_tile_rows(backward_tiles(context, what, a.w_type, a.tiles), a.n);
   if (a.n == 0 || a.in == 0) return;
   if (a.out == 0) throw Error(what + ": out must be positive");
+  check_whole_blocks(what, a.w_type, a.in, a.w_stride);
   check_fits(what, "dY", a.dy, a.n, a.out, a.dy_stride, DType::f32);
   check_fits(what, "W", a.w, a.out, a.in, a.w_stride, a.w_type);
   check_fits(what, "dX", a.dx, a.n, a.in, a.dx_stride, DType::f32);

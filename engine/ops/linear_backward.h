@@ -16,7 +16,7 @@ namespace vkmoe::ops {
 
 struct LinearBackwardArgs {
   vk::BufferSpan dy;  // [n rows, out] f32, rows dy_stride elements apart
-  vk::BufferSpan w;   // [out rows, in] of w_type (f32, f16 or bf16), rows w_stride apart
+  vk::BufferSpan w;   // [out rows, in] of w_type (any DType), rows w_stride apart
   vk::BufferSpan dx;  // [n rows, in] f32, rows dx_stride apart (written, or added to)
   DType w_type = DType::f32;
   uint32_t n = 0, out = 0, in = 0;
@@ -31,8 +31,8 @@ struct LinearBackwardArgs {
 
 // Records dX (+)= dY · W. A W larger than one binding (an lm_head of a large vocabulary) is
 // split over its rows, the out dimension the product sums over, each piece adding to dX.
-// Throws Error for quantised weights (not supported here), shuffle tiles whose tm is not a
-// multiple of 8, or spans too small.
+// Throws Error for quantised rows that are not whole blocks (in and w_stride), shuffle tiles
+// whose tm is not a multiple of 8, or spans too small.
 void linear_backward(vk::Stream& stream, const LinearBackwardArgs& args);
 
 struct MoeLinearBackwardArgs {

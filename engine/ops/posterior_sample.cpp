@@ -19,6 +19,10 @@ struct Push {
 
 }  // namespace
 
+DType sample_type(DType w_type) {
+  return dtype_is_quantized(w_type) ? DType::f16 : w_type;
+}
+
 void sample_posterior(vk::Stream& stream, const PosteriorSampleArgs& a) {
   vk::Context& context = stream.context();
   const std::string what = "sample_posterior (experts " + std::to_string(a.experts) + ", " +
@@ -29,12 +33,11 @@ void sample_posterior(vk::Stream& stream, const PosteriorSampleArgs& a) {
     throw Error(what + ": sizes must be positive, the rank at most 64, λ and T positive");
   }
   const uint64_t E = a.experts, H = a.h, I = a.i, R = a.rank;
-  if (dtype_is_quantized(a.w_type)) {
-    throw Error(what + ": draws are written as f32, f16 or bf16 weights, not " +
-                std::string(dtype_name(a.w_type)) + " blocks");
-  }
-  const uint64_t w_bytes = dtype_row_bytes(a.w_type, 1);
-  const uint64_t expert_bytes = H * I * w_bytes;
+  check_whole_blocks(what, a.w_type, I, I);
+  const DType out_type = sample_type(a.w_type);
+  const uint64_t map_bytes = dtype_matrix_bytes(a.w_type, H, I, I);
+  const uint64_t out_bytes = dtype_matrix_bytes(out_type, H, I, I);
+  const uint64_t expert_bytes = std::max(map_bytes, out_bytes);
   struct Need {
     const vk::BufferSpan* span;
     uint64_t bytes;
@@ -45,8 +48,8 @@ void sample_posterior(vk::Stream& stream, const PosteriorSampleArgs& a) {
                         {&a.spectra, E * (2 * R + 1) * 4, "spectra"},
                         {&a.work, E * H * R * 4, "work"},
                         {&a.core, E * R * R * 4, "core"},
-                        {&a.w_map, E * expert_bytes, "w_map"},
-                        {&a.w_out, E * expert_bytes, "w_out"}};
+                        {&a.w_map, E * map_bytes, "w_map"},
+                        {&a.w_out, E * out_bytes, "w_out"}};
   const uint64_t range = context.max_binding_range();
   const uint64_t slack = std::max<uint64_t>(1, context.info().min_storage_buffer_offset_alignment);
   for (const Need& n : needs) {
@@ -61,7 +64,8 @@ void sample_posterior(vk::Stream& stream, const PosteriorSampleArgs& a) {
   if (expert_bytes + slack > range) {
     throw Error(what + ": one expert's matrix is larger than one binding");
   }
-  if (a.w_type != DType::f32 && !context.info().storage_buffer_16bit) {
+  if ((dtype_needs_16bit_storage(a.w_type) || out_type != DType::f32) &&
+      !context.info().storage_buffer_16bit) {
     throw Error(what + ": the device cannot read 16-bit weights (no storageBuffer16BitAccess)");
   }
   // The posterior and scratch are indexed from 0: they must start on an aligned offset.
@@ -101,7 +105,9 @@ void sample_posterior(vk::Stream& stream, const PosteriorSampleArgs& a) {
     stream.dispatch(pipeline, b, push_bytes(push), g, variant, {flops, bytes});
   };
   const std::span<const vk::Binding> posterior(bindings);
-  const double dh = a.h, di = a.i, dr = a.rank, dw = double(w_bytes);  // for the kernel costs
+  // For the kernel costs: bytes per weight read and written.
+  const double dh = a.h, di = a.i, dr = a.rank,
+               dw = double(map_bytes + out_bytes) / (double(H) * double(I));
   for (uint32_t first = 0; first < a.experts; first += max_z) {
     const uint32_t count = std::min(max_z, a.experts - first);
     const double n = count;
@@ -116,13 +122,15 @@ void sample_posterior(vk::Stream& stream, const PosteriorSampleArgs& a) {
   // W_MAP and the sample are bound a group of experts at a time.
   const auto per_group =
       static_cast<uint32_t>(std::min<uint64_t>({E, (range - slack) / expert_bytes, max_z}));
-  const std::string apply = "posterior_apply_" + std::string(dtype_name(a.w_type));
+  const std::string apply =
+      "posterior_apply_" + std::string(dtype_name(a.w_type)) +
+      (out_type == a.w_type ? "" : "_to_" + std::string(dtype_name(out_type)));
   for (uint32_t first = 0; first < a.experts; first += per_group) {
     const uint32_t count = std::min(per_group, a.experts - first);
     const AlignedBinding bw = align_binding(
-        context, a.w_map.sub(first * expert_bytes, count * expert_bytes), uint32_t(w_bytes));
+        context, a.w_map.sub(first * map_bytes, count * map_bytes), dtype_binding_unit(a.w_type));
     const AlignedBinding bo = align_binding(
-        context, a.w_out.sub(first * expert_bytes, count * expert_bytes), uint32_t(w_bytes));
+        context, a.w_out.sub(first * out_bytes, count * out_bytes), dtype_binding_unit(out_type));
     vk::Binding all[7];
     std::copy(std::begin(bindings), std::end(bindings), all);
     all[5] = {bw.span, vk::Access::read};
@@ -132,7 +140,7 @@ void sample_posterior(vk::Stream& stream, const PosteriorSampleArgs& a) {
     push.w_expert_first = first;
     const double n = count;
     pass(apply.c_str(), all, linear_grid(context, H * I, kGroup), first, count,
-         n * dh * di * (2.0 * dr + 40.0), n * (dh * di * 2.0 * dw + (dh + di) * dr * 4.0));
+         n * dh * di * (2.0 * dr + 40.0), n * (dh * di * dw + (dh + di) * dr * 4.0));
   }
 }
 

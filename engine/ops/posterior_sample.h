@@ -15,15 +15,15 @@ namespace vkmoe::ops {
 
 struct PosteriorSampleArgs {
   // The posterior of the layer, f32, every expert's eigenvectors zero-padded to `rank`.
-  vk::BufferSpan q_g;      // [experts, h, rank]  eigenvectors of G (columns)
-  vk::BufferSpan q_a;      // [experts, i, rank]  eigenvectors of A
-  vk::BufferSpan spectra;  // [experts, 2·rank + 1]: eigenvalues of G, of A, then M (routed
-                           // tokens behind the factors; 0 for an expert that saw none)
-  vk::BufferSpan work;     // scratch f32 [experts, h, rank]
-  vk::BufferSpan core;     // scratch f32 [experts, rank, rank]
-  vk::BufferSpan w_map;    // w_type [experts, h, i]: the fine-tuned down_proj weights
-  vk::BufferSpan w_out;    // w_type [experts, h, i]: the sample (written; not w_map)
-  DType w_type = DType::f32;
+  vk::BufferSpan q_g;         // [experts, h, rank]  eigenvectors of G (columns)
+  vk::BufferSpan q_a;         // [experts, i, rank]  eigenvectors of A
+  vk::BufferSpan spectra;     // [experts, 2·rank + 1]: eigenvalues of G, of A, then M (routed
+                              // tokens behind the factors; 0 for an expert that saw none)
+  vk::BufferSpan work;        // scratch f32 [experts, h, rank]
+  vk::BufferSpan core;        // scratch f32 [experts, rank, rank]
+  vk::BufferSpan w_map;       // w_type [experts, h, i]: the fine-tuned down_proj weights
+  vk::BufferSpan w_out;       // sample_type() [experts, h, i]: the sample (written; not w_map)
+  DType w_type = DType::f32;  // any DType; quantised rows (i) are whole blocks
   uint32_t experts = 0, h = 0, i = 0, rank = 0;
   uint64_t seed = 0;
   uint32_t stream_id = 0, draw = 0;
@@ -31,8 +31,13 @@ struct PosteriorSampleArgs {
   float temperature = 1.0f;  // T, > 0
 };
 
+// The type the sample is written in: W_MAP's own for f32, f16 and bf16; f16 for the GGUF quants,
+// whose blocks cannot be written element by element (the caller points the forward at it).
+DType sample_type(DType w_type);
+
 // Records the four passes. Throws Error for non-positive sizes or λ, T, spans smaller than the
-// shape, or posterior buffers larger than one binding (W is bound a group of experts at a time).
+// shape, quantised rows of part blocks, or posterior buffers larger than one binding (W is bound
+// a group of experts at a time).
 void sample_posterior(vk::Stream& stream, const PosteriorSampleArgs& args);
 
 }  // namespace vkmoe::ops

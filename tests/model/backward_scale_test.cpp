@@ -149,16 +149,5 @@ TEST_F(BackwardErrorsTest, RefusesMismatchedTargetsAndAnswersOutsideTheVocabular
   EXPECT_THROW(model::SavedForward(context(), weights, std::span<const uint32_t>()), Error);
 }
 
-TEST_F(BackwardErrorsTest, RefusesQuantisedWeights) {
-  // The backward products read plain weights only; Q8_0 stays in its blocks on the device.
-  const ModelFiles files = open_model_files(tiny_models() / "deepseek-q8_0.gguf");
-  const model::ModelWeights weights = model::load_model_weights(context(), *files.tensors);
-  const uint32_t tokens[] = {1, 2, 3};
-  const model::SavedForward saved(context(), weights, tokens);
-  const uint32_t answers[] = {3, 10};
-  const float targets[] = {1, 0};
-  EXPECT_THROW(model::backward(context(), weights, saved, {answers, targets}), Error);
-}
-
 }  // namespace
 }  // namespace vkmoe::test

@@ -118,7 +118,8 @@ class PosteriorSampleTest : public GpuTest {
     put(d.map, w.bytes.data(), w.bytes.size(), "w_map");
     d.work = context().create_buffer(E * H * R * 4, "work");
     d.core = context().create_buffer(E * R * R * 4, "core");
-    d.out = context().create_buffer(w.bytes.size(), "w_out");
+    d.out = context().create_buffer(ops::dtype_matrix_bytes(ops::sample_type(type), E * H, I, I),
+                                    "w_out");
     return d;
   }
 
@@ -209,6 +210,29 @@ TEST_F(PosteriorSampleTest, MatchesHostFormulaForTheSameNormals) {
     // f32: transcendental functions of a GPU against double; 16-bit: one rounding of the sum.
     const double tolerance = type == ops::DType::f32 ? 1e-10 : 1e-4;
     EXPECT_LE(nmse(got, want), tolerance) << ops::dtype_name(type);
+  }
+}
+
+// A quantised W_MAP is read in its blocks and the draw written as f16 (sample_type): the same
+// formula on the values the test's own quantiser says the blocks hold, within one f16 rounding.
+TEST_F(PosteriorSampleTest, QuantisedMapDrawsIntoF16) {
+  for (ops::DType type : {ops::DType::q8_0, ops::DType::q4_0, ops::DType::q4_k}) {
+    ASSERT_EQ(ops::sample_type(type), ops::DType::f16);
+    Posterior p = make_posterior(2, 5, ops::dtype_block_elements(type), 4);
+    p.empty_expert = 0;
+    const std::vector<float> map = random_floats(size_t{p.experts} * p.h * p.i, 19);
+    Device d = upload(p, type, map);
+    const std::vector<float> got = as_floats(draw(p, type, d, 77, 1), ops::DType::f16);
+    const StoredWeights stored = store_weights(map, type);
+    std::vector<float> want(got.size());
+    for (uint32_t e = 0; e < p.experts; ++e) {
+      const std::vector<double> delta = reference_delta(p, 77, 1, e);
+      for (size_t x = 0; x < delta.size(); ++x) {
+        const size_t at = size_t{e} * p.h * p.i + x;
+        want[at] = float(stored.values[at] + delta[x]);
+      }
+    }
+    EXPECT_LE(nmse(got, want), 1e-4) << ops::dtype_name(type);
   }
 }
 
