@@ -20,6 +20,7 @@
 #include "engine/eval/temperature_scaling.h"
 #include "engine/model/model_weights.h"
 #include "engine/vk/context.h"
+#include "tools/bayes_predictions.h"
 #include "tools/fit_examples.h"
 #include "tools/model_loading.h"
 #include "tools/stage_progress.h"
@@ -234,24 +235,20 @@ double choose_mc_lambda(vk::Context& context, model::ModelWeights& weights,
   StageProgress progress(kCommand, "Bayesian-MoE (mc) λ on validation",
                          candidates.size() * samples * validation.items.size(), "forwards");
   std::size_t done = 0;
+  // The selection is `vkmoe eval --predictive mc --samples S --prior-precision λ` on validation.
   return bayes::choose_by_validation(candidates,
                                      [&](double lambda) {
-                                       bayes::ExpertWeightSampler sampler(
-                                           context, weights, posterior, lambda, options.seed);
-                                       Probabilities mean(validation.items.size());
-                                       for (std::size_t s = 0; s < samples; ++s) {
-                                         sampler.draw(static_cast<std::uint32_t>(s));
-                                         for (std::size_t i = 0; i < validation.items.size(); ++i) {
-                                           const std::vector<double> p =
-                                               scorer.score(validation.items[i]).probabilities;
-                                           mean[i].resize(p.size(), 0.0);
-                                           for (std::size_t c = 0; c < p.size(); ++c) {
-                                             mean[i][c] += p[c] / static_cast<double>(samples);
-                                           }
-                                           progress.update(++done);
-                                         }
-                                       }
-                                       sampler.restore();
+                                       bayes::GlmPredictiveOptions at;
+                                       at.integration.samples = options.mc_selection_samples;
+                                       at.integration.seed = options.seed;
+                                       at.prior_precision = lambda;
+                                       const std::size_t before = done;
+                                       const Probabilities mean = sampled_probabilities(
+                                           context, weights, posterior, at, scorer,
+                                           validation.items, [&](std::size_t drawn, std::size_t) {
+                                             done = before + drawn * validation.items.size();
+                                             progress.update(done);
+                                           });
                                        return eval::classification_metrics(mean, labels).nll;
                                      })
       .prior_precision;
