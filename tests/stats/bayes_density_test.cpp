@@ -5,7 +5,7 @@
 
 #include "engine/stats/bayes_density.h"
 #include "engine/stats/bayes_hmc.h"
-#include "engine/stats/counter_rng.h"
+#include "tests/stats/density_check.h"
 #include "tests/support/gpu_test.h"
 
 namespace vkmoe::test {
@@ -17,14 +17,7 @@ using stats::ExpertFamily;
 
 // Three atoms in two dimensions; 37 rows (not a multiple of the kernel's 64 invocations).
 Dataset make_data(ExpertFamily family, uint32_t samples) {
-  stats::RegressionSpec spec;
-  spec.truth.family = family;
-  spec.truth.dimension = 2;
-  spec.truth.atoms = {{{1.0, 0.5}, 0.2, {1.5, -1.0}, 0.3},
-                      {{-0.5, 1.0}, -0.1, {-1.0, 0.5}, -0.2},
-                      {{0.0, 0.0}, 0.0, {0.5, 0.5}, 0.1}};
-  spec.noise_sigma = 0.3;
-  return stats::simulate(spec, samples, 0, 23);
+  return stats_test::three_atom_data(family, samples, 23);
 }
 
 BayesMoe make_model(ExpertFamily family) {
@@ -36,16 +29,12 @@ BayesMoe make_model(ExpertFamily family) {
   return model;
 }
 
-// A random point: gates and experts N(0, 0.7^2), log variances in [-1.5, 0.5], fixed ones 0.
+// Gates and experts N(0, 0.7^2).
+constexpr uint64_t kPointSeed = 9;
+constexpr double kPointSd = 0.7;
 std::vector<double> random_point(const BayesMoe& model, const std::vector<uint8_t>& free,
                                  uint64_t stream) {
-  const stats::CounterRng rng(9, stream);
-  std::vector<double> theta(model.parameters());
-  for (uint32_t q = 0; q < theta.size(); ++q) {
-    const bool variance = q % model.stride() == model.stride() - 1;
-    theta[q] = !free[q] ? 0.0 : variance ? -1.5 + 2.0 * rng.uniform(q) : 0.7 * rng.normal(q);
-  }
-  return theta;
+  return stats_test::random_point(model, free, kPointSeed, stream, kPointSd);
 }
 
 std::vector<double> central_differences(const BayesMoe& model, const Dataset& data,
@@ -143,32 +132,24 @@ TEST_F(BayesDensityGpu, KernelMatchesTheReferenceAndFiniteDifferences) {
     const Dataset data = make_data(family, 37);
     problem.data = &data;
     const std::vector<uint8_t> free = stats::default_free_mask(problem.model);
-    const uint32_t p = problem.model.parameters(), points = 5;
-    std::vector<double> positions;
-    for (uint64_t point = 0; point < points; ++point) {
-      // The float kernel sees the point rounded to float: evaluate the reference there too.
-      for (double v : random_point(problem.model, free, point)) positions.push_back(float(v));
-    }
+    // The float kernel sees the points rounded to float: the reference is evaluated there too.
+    const std::vector<double> positions =
+        stats_test::float_points(problem.model, free, kPointSeed, 5, kPointSd);
     const stats::DensityAt gpu = stats::log_posterior_gpu(context(), problem, positions);
-    ASSERT_EQ(gpu.log_density.size(), points);
-    for (uint32_t point = 0; point < points; ++point) {
-      const std::span<const double> theta(positions.data() + size_t{point} * p, p);
-      std::vector<double> gradient(p);
-      const double value = stats::log_posterior(problem.model, data, theta, free, gradient);
-      const std::vector<double> numeric =
-          central_differences(problem.model, data, {theta.begin(), theta.end()}, free);
+    const std::string family_name(stats::family_name(family));
+    const std::vector<std::vector<double>> reference = stats_test::expect_kernel_matches_reference(
+        gpu, problem.model, data, positions, free, family_name);
+    const uint32_t p = problem.model.parameters();
+    for (uint32_t point = 0; point < reference.size(); ++point) {
+      const std::vector<double> theta(positions.begin() + point * p,
+                                      positions.begin() + (point + 1) * p);
+      const std::vector<double> numeric = central_differences(problem.model, data, theta, free);
       double scale = 1;
-      for (double g : gradient) scale = std::max(scale, std::abs(g));
-      // float sums of 37 rows: relative 1e-6 of the value, 2e-6 of the largest gradient entry
-      // (measured on lavapipe: at most 1.9e-7 and 2.8e-7).
-      EXPECT_NEAR(gpu.log_density[point], value, 1e-6 * (1 + std::abs(value)))
-          << stats::family_name(family) << " point " << point;
+      for (double g : reference[point]) scale = std::max(scale, std::abs(g));
       for (uint32_t q = 0; q < p; ++q) {
         const double g = gpu.gradient[size_t{point} * p + q];
-        EXPECT_NEAR(g, gradient[q], 2e-6 * scale)
-            << stats::family_name(family) << " point " << point << " parameter " << q;
         EXPECT_NEAR(g, numeric[q], 2e-6 * scale)
-            << stats::family_name(family) << " point " << point << " parameter " << q;
+            << family_name << " point " << point << " parameter " << q;
         if (!free[q]) {
           EXPECT_EQ(g, 0.0);
         }

@@ -6,7 +6,7 @@
 
 #include "engine/stats/bayes_density.h"
 #include "engine/stats/bayes_hmc.h"
-#include "engine/stats/counter_rng.h"
+#include "tests/stats/density_check.h"
 #include "tests/support/gpu_test.h"
 
 namespace vkmoe::test {
@@ -26,27 +26,15 @@ BayesMoe make_model(uint32_t experts, double alpha) {
 }
 
 Dataset make_data(uint32_t samples) {
-  stats::RegressionSpec spec;
-  spec.truth.family = ExpertFamily::sigmoid;
-  spec.truth.dimension = 2;
-  spec.truth.atoms = {{{1.0, 0.5}, 0.2, {1.5, -1.0}, 0.3},
-                      {{-0.5, 1.0}, -0.1, {-1.0, 0.5}, -0.2},
-                      {{0.0, 0.0}, 0.0, {0.5, 0.5}, 0.1}};
-  spec.noise_sigma = 0.3;
-  return stats::simulate(spec, samples, 0, 31);
+  return stats_test::three_atom_data(ExpertFamily::sigmoid, samples, 31);
 }
 
-// Gates and experts N(0, 1.5^2) (gate biases spread wide, so some weights are small), log
-// variances in [-1.5, 0.5], fixed ones 0.
+// Gates and experts N(0, 1.5^2): gate biases spread wide, so some weights are small.
+constexpr uint64_t kPointSeed = 17;
+constexpr double kPointSd = 1.5;
 std::vector<double> random_point(const BayesMoe& model, const std::vector<uint8_t>& free,
                                  uint64_t stream) {
-  const stats::CounterRng rng(17, stream);
-  std::vector<double> theta(model.parameters());
-  for (uint32_t q = 0; q < theta.size(); ++q) {
-    const bool variance = q % model.stride() == model.stride() - 1;
-    theta[q] = !free[q] ? 0.0 : variance ? -1.5 + 2.0 * rng.uniform(q) : 1.5 * rng.normal(q);
-  }
-  return theta;
+  return stats_test::random_point(model, free, kPointSeed, stream, kPointSd);
 }
 
 TEST(WeightPrior, IsANormalisedDensityOfTheFreeGateBias) {
@@ -132,26 +120,11 @@ TEST_F(WeightPriorGpu, KernelMatchesTheReference) {
   const Dataset data = make_data(37);
   problem.data = &data;
   const std::vector<uint8_t> free = stats::default_free_mask(problem.model);
-  const uint32_t p = problem.model.parameters(), points = 4;
-  std::vector<double> positions;
-  for (uint64_t point = 0; point < points; ++point) {
-    for (double v : random_point(problem.model, free, point)) positions.push_back(float(v));
-  }
+  const std::vector<double> positions =
+      stats_test::float_points(problem.model, free, kPointSeed, 4, kPointSd);
   const stats::DensityAt gpu = stats::log_posterior_gpu(context(), problem, positions);
-  ASSERT_EQ(gpu.log_density.size(), points);
-  for (uint32_t point = 0; point < points; ++point) {
-    const std::span<const double> theta(positions.data() + size_t{point} * p, p);
-    std::vector<double> gradient(p);
-    const double value = stats::log_posterior(problem.model, data, theta, free, gradient);
-    double scale = 1;
-    for (double g : gradient) scale = std::max(scale, std::abs(g));
-    // The tolerances of bayes_density_test's kernel check (float sums over 37 rows).
-    EXPECT_NEAR(gpu.log_density[point], value, 1e-6 * (1 + std::abs(value))) << point;
-    for (uint32_t q = 0; q < p; ++q) {
-      EXPECT_NEAR(gpu.gradient[size_t{point} * p + q], gradient[q], 2e-6 * scale)
-          << "point " << point << " parameter " << q;
-    }
-  }
+  stats_test::expect_kernel_matches_reference(gpu, problem.model, data, positions, free,
+                                              "alpha 0.25");
 }
 
 }  // namespace
