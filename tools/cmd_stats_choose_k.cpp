@@ -14,6 +14,7 @@
 #include "engine/vk/context.h"
 #include "engine/vk/error.h"
 #include "tools/command_options.h"
+#include "tools/hmc_flags.h"
 
 namespace vkmoe::cli {
 
@@ -53,9 +54,9 @@ std::vector<uint32_t> sizes(const std::string& text) {
 
 int run_stats_choose_k(std::span<const std::string> args) {
   std::string spec_path, n = "200", replications = "3", k_max = "4", prior = "poisson",
-                         parameter = "1", temperatures = "16", chains = "2", warmup = "200",
-                         draws = "200", leapfrog = "8", seed = "1", strategy = "both", k_bar,
+                         parameter = "1", temperatures = "16", strategy = "both", k_bar,
                          concentration = "0.1", merge_scale = "2", weight_scale = "0.1";
+  HmcFlags hmc{.chains = "2", .warmup = "200", .draws = "200"};
   if (auto stop = parse_options("stats choose-k", kUsage, args,
                                 {{"--spec", &spec_path},
                                  {"--n", &n},
@@ -64,11 +65,11 @@ int run_stats_choose_k(std::span<const std::string> args) {
                                  {"--prior", &prior},
                                  {"--prior-parameter", &parameter},
                                  {"--temperatures", &temperatures},
-                                 {"--chains", &chains},
-                                 {"--warmup", &warmup},
-                                 {"--draws", &draws},
-                                 {"--leapfrog", &leapfrog},
-                                 {"--seed", &seed},
+                                 {"--chains", &hmc.chains},
+                                 {"--warmup", &hmc.warmup},
+                                 {"--draws", &hmc.draws},
+                                 {"--leapfrog", &hmc.leapfrog},
+                                 {"--seed", &hmc.seed},
                                  {"--strategy", &strategy},
                                  {"--k-bar", &k_bar},
                                  {"--concentration", &concentration},
@@ -88,11 +89,7 @@ int run_stats_choose_k(std::span<const std::string> args) {
   stats::log_k_prior(k_prior);  // fails early on a bad prior
   stats::EvidenceSettings settings;
   settings.temperatures = whole("--temperatures", temperatures);
-  settings.hmc.chains = whole("--chains", chains);
-  settings.hmc.warmup = whole("--warmup", warmup);
-  settings.hmc.draws = whole("--draws", draws);
-  settings.hmc.leapfrog_steps = whole("--leapfrog", leapfrog);
-  settings.hmc.seed = whole("--seed", seed);
+  settings.hmc = parse_hmc_flags(hmc);
   const uint32_t reps = whole("--replications", replications), k_star = spec.truth.experts();
   if (strategy != "ti" && strategy != "mtm" && strategy != "both") {
     throw Error("--strategy: ti, mtm or both, got '" + strategy + "'");

@@ -12,6 +12,7 @@
 #include "engine/vk/context.h"
 #include "engine/vk/error.h"
 #include "tools/command_options.h"
+#include "tools/hmc_flags.h"
 
 namespace vkmoe::cli {
 
@@ -33,8 +34,8 @@ constexpr const char* kUsage =
 
 int run_stats_contraction(std::span<const std::string> args) {
   std::string spec_path, k, n_min = "200", n_max = "3200", points = "5", replications = "4",
-                            chains = "2", warmup = "300", draws = "200", leapfrog = "8", seed = "1",
                             out = "contraction", design = "200", hellinger_draws = "100";
+  HmcFlags hmc{.chains = "2", .warmup = "300", .draws = "200"};
   if (auto stop = parse_options("stats contraction", kUsage, args,
                                 {{"--spec", &spec_path},
                                  {"--k", &k},
@@ -42,11 +43,11 @@ int run_stats_contraction(std::span<const std::string> args) {
                                  {"--n-max", &n_max},
                                  {"--points", &points},
                                  {"--replications", &replications},
-                                 {"--chains", &chains},
-                                 {"--warmup", &warmup},
-                                 {"--draws", &draws},
-                                 {"--leapfrog", &leapfrog},
-                                 {"--seed", &seed},
+                                 {"--chains", &hmc.chains},
+                                 {"--warmup", &hmc.warmup},
+                                 {"--draws", &hmc.draws},
+                                 {"--leapfrog", &hmc.leapfrog},
+                                 {"--seed", &hmc.seed},
                                  {"--out", &out},
                                  {"--design-points", &design},
                                  {"--hellinger-draws", &hellinger_draws}})) {
@@ -64,11 +65,8 @@ int run_stats_contraction(std::span<const std::string> args) {
   config.sample_sizes =
       stats::log_grid(whole("--n-min", n_min), whole("--n-max", n_max), whole("--points", points));
   config.replications = whole("--replications", replications);
-  config.chains = whole("--chains", chains);
-  config.hmc.warmup = whole("--warmup", warmup);
-  config.hmc.draws = whole("--draws", draws);
-  config.hmc.leapfrog_steps = whole("--leapfrog", leapfrog);
-  config.hmc.seed = whole("--seed", seed);
+  config.hmc = parse_hmc_flags(hmc);  // contraction sets the chain count itself, from:
+  config.chains = config.hmc.chains;
   config.design_points = whole("--design-points", design);
   config.hellinger_draws = whole("--hellinger-draws", hellinger_draws);
   const uint32_t k_used = config.experts == 0 ? config.spec.truth.experts() : config.experts;

@@ -14,6 +14,7 @@
 #include "engine/vk/context.h"
 #include "engine/vk/error.h"
 #include "tools/command_options.h"
+#include "tools/hmc_flags.h"
 
 namespace vkmoe::cli {
 
@@ -56,18 +57,17 @@ std::string draws_csv(const stats::BayesMoe& model, const stats::PosteriorDraws&
 }  // namespace
 
 int run_stats_sample(std::span<const std::string> args) {
-  std::string spec_path, n, k, chains = "4", warmup = "500", draws = "500", leapfrog = "8",
-                               seed = "1", out, gate_sd = "5", expert_sd = "5", shape = "2",
-                               scale = "0.01";
+  std::string spec_path, n, k, out, gate_sd = "5", expert_sd = "5", shape = "2", scale = "0.01";
+  HmcFlags hmc{.chains = "4", .warmup = "500", .draws = "500"};
   if (auto stop = parse_options("stats sample", kUsage, args,
                                 {{"--spec", &spec_path},
                                  {"--n", &n},
                                  {"--k", &k},
-                                 {"--chains", &chains},
-                                 {"--warmup", &warmup},
-                                 {"--draws", &draws},
-                                 {"--leapfrog", &leapfrog},
-                                 {"--seed", &seed},
+                                 {"--chains", &hmc.chains},
+                                 {"--warmup", &hmc.warmup},
+                                 {"--draws", &hmc.draws},
+                                 {"--leapfrog", &hmc.leapfrog},
+                                 {"--seed", &hmc.seed},
                                  {"--out", &out},
                                  {"--gate-sd", &gate_sd},
                                  {"--expert-sd", &expert_sd},
@@ -80,12 +80,7 @@ int run_stats_sample(std::span<const std::string> args) {
     return *stop;
   }
   const stats::RegressionSpec spec = stats::load_regression_spec(spec_path);
-  stats::HmcSettings settings;
-  settings.chains = static_cast<uint32_t>(parse_whole("--chains", chains));
-  settings.warmup = static_cast<uint32_t>(parse_whole("--warmup", warmup));
-  settings.draws = static_cast<uint32_t>(parse_whole("--draws", draws));
-  settings.leapfrog_steps = static_cast<uint32_t>(parse_whole("--leapfrog", leapfrog));
-  settings.seed = static_cast<uint64_t>(parse_whole("--seed", seed));
+  const stats::HmcSettings settings = parse_hmc_flags(hmc);
   if (settings.draws < 4) throw Error("--draws must be at least 4 (split R-hat)");
   const uint32_t samples = static_cast<uint32_t>(parse_whole("--n", n));
   if (samples == 0) throw Error("--n must be at least 1");
