@@ -37,23 +37,6 @@ std::vector<double> random_point(const BayesMoe& model, const std::vector<uint8_
   return stats_test::random_point(model, free, kPointSeed, stream, kPointSd);
 }
 
-std::vector<double> central_differences(const BayesMoe& model, const Dataset& data,
-                                        std::vector<double> theta,
-                                        const std::vector<uint8_t>& free) {
-  const double h = 1e-5;
-  std::vector<double> out(theta.size());
-  for (size_t q = 0; q < theta.size(); ++q) {
-    const double at = theta[q];
-    theta[q] = at + h;
-    const double up = stats::log_posterior(model, data, theta, free);
-    theta[q] = at - h;
-    const double down = stats::log_posterior(model, data, theta, free);
-    theta[q] = at;
-    out[q] = free[q] ? (up - down) / (2 * h) : 0.0;
-  }
-  return out;
-}
-
 const ExpertFamily kFamilies[] = {ExpertFamily::linear, ExpertFamily::sigmoid, ExpertFamily::tanh};
 
 TEST(BayesDensity, SingleLinearExpertIsGaussianRegressionWithGaussianPrior) {
@@ -108,7 +91,7 @@ TEST(BayesDensity, ReferenceGradientMatchesCentralDifferences) {
       const std::vector<double> theta = random_point(model, free, point);
       std::vector<double> gradient(theta.size());
       stats::log_posterior(model, data, theta, free, gradient);
-      const std::vector<double> numeric = central_differences(model, data, theta, free);
+      const std::vector<double> numeric = stats_test::central_differences(model, data, theta, free);
       for (size_t q = 0; q < theta.size(); ++q) {
         // Central differences at h = 1e-5: truncation ~h^2 f''' and rounding ~1e-16 |f| / h.
         EXPECT_NEAR(gradient[q], numeric[q], 1e-6 * (1 + std::abs(numeric[q])))
@@ -143,7 +126,8 @@ TEST_F(BayesDensityGpu, KernelMatchesTheReferenceAndFiniteDifferences) {
     for (uint32_t point = 0; point < reference.size(); ++point) {
       const std::vector<double> theta(positions.begin() + point * p,
                                       positions.begin() + (point + 1) * p);
-      const std::vector<double> numeric = central_differences(problem.model, data, theta, free);
+      const std::vector<double> numeric =
+          stats_test::central_differences(problem.model, data, theta, free);
       double scale = 1;
       for (double g : reference[point]) scale = std::max(scale, std::abs(g));
       for (uint32_t q = 0; q < p; ++q) {
