@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "engine/stats/choose_k.h"
 #include "engine/stats/choose_k_mtm.h"
@@ -57,24 +58,20 @@ int run_stats_choose_k(std::span<const std::string> args) {
                          parameter = "1", temperatures = "16", strategy = "both", k_bar,
                          concentration = "0.1", merge_scale = "2", weight_scale = "0.1";
   HmcFlags hmc{.chains = "2", .warmup = "200", .draws = "200"};
-  if (auto stop = parse_options("stats choose-k", kUsage, args,
-                                {{"--spec", &spec_path},
-                                 {"--n", &n},
-                                 {"--replications", &replications},
-                                 {"--k-max", &k_max},
-                                 {"--prior", &prior},
-                                 {"--prior-parameter", &parameter},
-                                 {"--temperatures", &temperatures},
-                                 {"--chains", &hmc.chains},
-                                 {"--warmup", &hmc.warmup},
-                                 {"--draws", &hmc.draws},
-                                 {"--leapfrog", &hmc.leapfrog},
-                                 {"--seed", &hmc.seed},
-                                 {"--strategy", &strategy},
-                                 {"--k-bar", &k_bar},
-                                 {"--concentration", &concentration},
-                                 {"--merge-scale", &merge_scale},
-                                 {"--weight-scale", &weight_scale}})) {
+  std::vector<ValueOption> options = {{"--spec", &spec_path},
+                                      {"--n", &n},
+                                      {"--replications", &replications},
+                                      {"--k-max", &k_max},
+                                      {"--prior", &prior},
+                                      {"--prior-parameter", &parameter},
+                                      {"--temperatures", &temperatures},
+                                      {"--strategy", &strategy},
+                                      {"--k-bar", &k_bar},
+                                      {"--concentration", &concentration},
+                                      {"--merge-scale", &merge_scale},
+                                      {"--weight-scale", &weight_scale}};
+  hmc.add_options(options);
+  if (auto stop = parse_option_table("stats choose-k", kUsage, args, options)) {
     return *stop;
   }
   if (auto stop = check_required("stats choose-k", kUsage, {{&spec_path, "--spec FILE"}})) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "engine/stats/contraction.h"
 #include "engine/stats/power_law_fit.h"
@@ -36,21 +37,17 @@ int run_stats_contraction(std::span<const std::string> args) {
   std::string spec_path, k, n_min = "200", n_max = "3200", points = "5", replications = "4",
                             out = "contraction", design = "200", hellinger_draws = "100";
   HmcFlags hmc{.chains = "2", .warmup = "300", .draws = "200"};
-  if (auto stop = parse_options("stats contraction", kUsage, args,
-                                {{"--spec", &spec_path},
-                                 {"--k", &k},
-                                 {"--n-min", &n_min},
-                                 {"--n-max", &n_max},
-                                 {"--points", &points},
-                                 {"--replications", &replications},
-                                 {"--chains", &hmc.chains},
-                                 {"--warmup", &hmc.warmup},
-                                 {"--draws", &hmc.draws},
-                                 {"--leapfrog", &hmc.leapfrog},
-                                 {"--seed", &hmc.seed},
-                                 {"--out", &out},
-                                 {"--design-points", &design},
-                                 {"--hellinger-draws", &hellinger_draws}})) {
+  std::vector<ValueOption> options = {{"--spec", &spec_path},
+                                      {"--k", &k},
+                                      {"--n-min", &n_min},
+                                      {"--n-max", &n_max},
+                                      {"--points", &points},
+                                      {"--replications", &replications},
+                                      {"--out", &out},
+                                      {"--design-points", &design},
+                                      {"--hellinger-draws", &hellinger_draws}};
+  hmc.add_options(options);
+  if (auto stop = parse_option_table("stats contraction", kUsage, args, options)) {
     return *stop;
   }
   if (auto stop = check_required("stats contraction", kUsage, {{&spec_path, "--spec FILE"}})) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "engine/stats/bayes_hmc.h"
 #include "engine/stats/posterior_summary.h"
@@ -59,20 +60,16 @@ std::string draws_csv(const stats::BayesMoe& model, const stats::PosteriorDraws&
 int run_stats_sample(std::span<const std::string> args) {
   std::string spec_path, n, k, out, gate_sd = "5", expert_sd = "5", shape = "2", scale = "0.01";
   HmcFlags hmc{.chains = "4", .warmup = "500", .draws = "500"};
-  if (auto stop = parse_options("stats sample", kUsage, args,
-                                {{"--spec", &spec_path},
-                                 {"--n", &n},
-                                 {"--k", &k},
-                                 {"--chains", &hmc.chains},
-                                 {"--warmup", &hmc.warmup},
-                                 {"--draws", &hmc.draws},
-                                 {"--leapfrog", &hmc.leapfrog},
-                                 {"--seed", &hmc.seed},
-                                 {"--out", &out},
-                                 {"--gate-sd", &gate_sd},
-                                 {"--expert-sd", &expert_sd},
-                                 {"--noise-shape", &shape},
-                                 {"--noise-scale", &scale}})) {
+  std::vector<ValueOption> options = {{"--spec", &spec_path},
+                                      {"--n", &n},
+                                      {"--k", &k},
+                                      {"--out", &out},
+                                      {"--gate-sd", &gate_sd},
+                                      {"--expert-sd", &expert_sd},
+                                      {"--noise-shape", &shape},
+                                      {"--noise-scale", &scale}};
+  hmc.add_options(options);
+  if (auto stop = parse_option_table("stats sample", kUsage, args, options)) {
     return *stop;
   }
   if (auto stop =

@@ -10,6 +10,14 @@ std::optional<int> parse_options(const char* command, const char* usage,
                                  std::span<const std::string> args,
                                  std::initializer_list<ValueOption> values,
                                  std::initializer_list<SwitchOption> switches) {
+  return parse_option_table(command, usage, args, {values.begin(), values.size()},
+                            {switches.begin(), switches.size()});
+}
+
+std::optional<int> parse_option_table(const char* command, const char* usage,
+                                      std::span<const std::string> args,
+                                      std::span<const ValueOption> values,
+                                      std::span<const SwitchOption> switches) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "-h" || a == "--help") {

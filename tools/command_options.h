@@ -33,6 +33,13 @@ std::optional<int> parse_options(const char* command, const char* usage,
                                  std::initializer_list<ValueOption> values,
                                  std::initializer_list<SwitchOption> switches = {});
 
+// The same over option tables built at run time (a command's own flags plus shared ones such as
+// tools/hmc_flags.h).
+std::optional<int> parse_option_table(const char* command, const char* usage,
+                                      std::span<const std::string> args,
+                                      std::span<const ValueOption> values,
+                                      std::span<const SwitchOption> switches = {});
+
 // 2 with a message naming the first missing option, nothing when all are given.
 std::optional<int> check_required(const char* command, const char* usage,
                                   std::initializer_list<RequiredOption> required);

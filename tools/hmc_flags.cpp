@@ -2,9 +2,15 @@
 
 #include <cstdint>
 
-#include "tools/command_options.h"
-
 namespace vkmoe::cli {
+
+void HmcFlags::add_options(std::vector<ValueOption>& table) {
+  table.insert(table.end(), {{"--chains", &chains},
+                             {"--warmup", &warmup},
+                             {"--draws", &draws},
+                             {"--leapfrog", &leapfrog},
+                             {"--seed", &seed}});
+}
 
 stats::HmcSettings parse_hmc_flags(const HmcFlags& flags) {
   const auto whole = [](const char* flag, const std::string& text) {
