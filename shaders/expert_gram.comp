@@ -34,6 +34,7 @@ const uint TILE_I = SG * RI;
 // path (on lavapipe about 1.4x the rate of 4 rows at the bench shape).
 const uint STEP = 8;
 const uint TILE_J = SG * TJ;
+const uint ROW_READS = (STEP + SG - 1) / SG;  // reads of the row list per trip
 
 layout(std430, set = 0, binding = 0) readonly buffer Input { float x[]; };
 layout(std430, set = 0, binding = 0) readonly buffer InputVectors { vec4 x_vectors[]; };
@@ -71,10 +72,18 @@ void main() {
   // (the tile has more accumulators than a CPU has registers). Rows past the end read the last
   // row with their j values set to 0, so they add nothing.
   for (uint v = 0; v < total; v += STEP) {
+    // The STEP row numbers of this trip: invocation l reads list entries v + l, v + l + SG, ..
+    // and a shuffle hands each to all. One read per invocation instead of STEP: on lavapipe a
+    // read is a loop over the lanes, and reading every row number that way took 40% of the
+    // kernel's time.
+    uint row_numbers[ROW_READS];
+    [[unroll]] for (uint t = 0; t < ROW_READS; ++t) {
+      row_numbers[t] = rows[list_base + min(v + t * SG + lane, total - 1)];
+    }
     float xi[STEP][RI], xj[STEP][TJ];
     [[unroll]] for (uint u = 0; u < STEP; ++u) {
       const bool valid = v + u < total;
-      const uint base = p.x_first + rows[list_base + min(v + u, total - 1)] * p.x_stride;
+      const uint base = p.x_first + subgroupShuffle(row_numbers[u / SG], u % SG) * p.x_stride;
       if (VECTOR == 1) {
         // n is a multiple of 4 here, so a group of 4 is wholly inside or wholly past n;
         // groups past n read the last group instead and are not stored.

@@ -10,9 +10,14 @@ namespace vkmoe::ops {
 
 namespace {
 
-// Tile of shaders/expert_gram.comp: SG·RI rows x SG·TJ columns. On lavapipe (8 lanes) RI = 8,
-// TJ = 4 gives three 16-byte loads per 256 FMAs per invocation per row (multiples of 4).
-constexpr uint32_t kRowsPerLane = 8, kColumnsPerLane = 4;
+// Tile of shaders/expert_gram.comp: SG·RI rows x SG·TJ columns (multiples of 4 for the 16-byte
+// loads). On CPU devices the loads, not the FMAs, bound the kernel (on lavapipe each is a loop
+// over the lanes, and the kernel without its FMAs takes about as long as with them), so the
+// tile is as large as still compiles in seconds: RI = TJ = 8 gives four 16-byte loads per 512
+// FMAs per invocation per row, 1.3x the rate of TJ = 4. Larger tiles took minutes to compile.
+// Other devices keep the accumulators per invocation at SG·32.
+constexpr uint32_t kRowsPerLane = 8;
+constexpr uint32_t kColumnsPerLaneCpu = 8, kColumnsPerLane = 4;
 
 }  // namespace
 
@@ -53,7 +58,9 @@ void expert_gram(vk::Stream& stream, const ExpertGramArgs& args) {
   const AlignedBinding bc = align_binding(context, a.gram.sub(0, gram_bytes), 4);
   const AlignedBinding bo = align_binding(context, a.offsets.sub(0, offset_bytes), 4);
   const AlignedBinding br = align_binding(context, a.rows.sub(0, row_bytes), 4);
-  const uint32_t tile_i = sg * kRowsPerLane, tile_j = sg * kColumnsPerLane;
+  const uint32_t columns_per_lane =
+      device.type == VK_PHYSICAL_DEVICE_TYPE_CPU ? kColumnsPerLaneCpu : kColumnsPerLane;
+  const uint32_t tile_i = sg * kRowsPerLane, tile_j = sg * columns_per_lane;
   const vk::WorkGroups groups{(a.n + tile_j - 1) / tile_j, (a.n + tile_i - 1) / tile_i, a.experts};
   if (groups.x > device.max_workgroup_count[0] || groups.y > device.max_workgroup_count[1] ||
       groups.z > device.max_workgroup_count[2]) {
@@ -61,7 +68,7 @@ void expert_gram(vk::Stream& stream, const ExpertGramArgs& args) {
   }
   // 16-byte loads need every row to start on a multiple of 4 elements.
   const bool vector = a.n % 4 == 0 && a.x_stride % 4 == 0 && bx.first_element % 4 == 0;
-  const uint32_t specialization[] = {sg, kColumnsPerLane, kRowsPerLane, vector ? 1u : 0u};
+  const uint32_t specialization[] = {sg, columns_per_lane, kRowsPerLane, vector ? 1u : 0u};
   const vk::Pipeline& pipeline =
       context.pipelines().get("expert_gram", specialization, {4, 10 * sizeof(uint32_t)});
   const vk::Binding bindings[] = {{bx.span, vk::Access::read},
