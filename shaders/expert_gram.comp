@@ -36,8 +36,19 @@ const uint STEP = 8;
 const uint TILE_J = SG * TJ;
 const uint ROW_READS = (STEP + SG - 1) / SG;  // reads of the row list per trip
 
+#ifdef X_TEXELS
+// X as a uniform texel buffer viewed as RGBA32F: one texel is 4 consecutive floats. On lavapipe
+// a texel fetch is a vector gather, where a storage-buffer read is a loop over the lanes (1.3x
+// the rate of the whole kernel). Only the 16-byte path exists (VECTOR must be 1).
+layout(set = 0, binding = 0) uniform samplerBuffer x_texels;
+#define X_VECTOR(i) texelFetch(x_texels, int(i))
+#define X_VALUE(i) texelFetch(x_texels, int((i) / 4))[(i) % 4]
+#else
 layout(std430, set = 0, binding = 0) readonly buffer Input { float x[]; };
 layout(std430, set = 0, binding = 0) readonly buffer InputVectors { vec4 x_vectors[]; };
+#define X_VECTOR(i) x_vectors[i]
+#define X_VALUE(i) x[i]
+#endif
 layout(std430, set = 0, binding = 1) buffer Gram { float c[]; };
 layout(std430, set = 0, binding = 2) readonly buffer Offsets { uint offsets[]; };
 layout(std430, set = 0, binding = 3) readonly buffer Rows { uint rows[]; };
@@ -88,18 +99,18 @@ void main() {
         // n is a multiple of 4 here, so a group of 4 is wholly inside or wholly past n;
         // groups past n read the last group instead and are not stored.
         [[unroll]] for (uint q = 0; q < RI; q += 4) {
-          const vec4 v = x_vectors[(base + min(i_first + q, p.n - 4)) / 4];
+          const vec4 v = X_VECTOR((base + min(i_first + q, p.n - 4)) / 4);
           [[unroll]] for (uint c4 = 0; c4 < 4; ++c4) xi[u][q + c4] = v[c4];
         }
         [[unroll]] for (uint j = 0; j < TJ; j += 4) {
-          const vec4 v = x_vectors[(base + min(j_first + j, p.n - 4)) / 4];
+          const vec4 v = X_VECTOR((base + min(j_first + j, p.n - 4)) / 4);
           [[unroll]] for (uint c4 = 0; c4 < 4; ++c4) xj[u][j + c4] = valid ? v[c4] : 0.0;
         }
       } else {
         // Columns past n read the last column (no branches around loads), not stored.
-        [[unroll]] for (uint q = 0; q < RI; ++q) xi[u][q] = x[base + min(i_first + q, p.n - 1)];
+        [[unroll]] for (uint q = 0; q < RI; ++q) xi[u][q] = X_VALUE(base + min(i_first + q, p.n - 1));
         [[unroll]] for (uint j = 0; j < TJ; ++j) {
-          xj[u][j] = valid ? x[base + min(j_first + j, p.n - 1)] : 0.0;
+          xj[u][j] = valid ? X_VALUE(base + min(j_first + j, p.n - 1)) : 0.0;
         }
       }
     }

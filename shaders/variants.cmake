@@ -120,6 +120,7 @@ vkmoe_shader(embedding_bf16 embedding.comp DEFINES WEIGHT_BF16=1)
 vkmoe_shader(broadcast broadcast.comp)
 # KFAC factors of a routed expert: Σ x xᵀ over the rows routed to it.
 vkmoe_shader(expert_gram expert_gram.comp)
+vkmoe_shader(expert_gram_texels expert_gram.comp DEFINES X_TEXELS=1)
 # Bayesian-MoE posterior draws of every expert's down_proj: four passes, the last per dtype.
 vkmoe_shader(posterior_project posterior_sample.comp DEFINES PASS_PROJECT=1)
 vkmoe_shader(posterior_core posterior_sample.comp DEFINES PASS_CORE=1)

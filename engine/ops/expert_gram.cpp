@@ -1,6 +1,7 @@
 #include "engine/ops/expert_gram.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 
 #include "engine/ops/launch.h"
@@ -19,7 +20,36 @@ namespace {
 constexpr uint32_t kRowsPerLane = 8;
 constexpr uint32_t kColumnsPerLaneCpu = 8, kColumnsPerLane = 4;
 
+uint64_t x_bytes_of(const ExpertGramArgs& a) {
+  const uint32_t stride = a.x_stride ? a.x_stride : a.n;
+  return (uint64_t{a.x_rows} - 1) * stride * 4 + uint64_t{a.n} * 4;
+}
+
+// X as RGBA32F texels (the X_TEXELS variant) on CPU devices, where that measured 1.3x the
+// storage-buffer kernel on lavapipe (a texel fetch is a gather there), when every row starts on a
+// whole texel and the view fits the device. Other devices keep the storage-buffer kernel until
+// measured.
+std::optional<AlignedBinding> texel_view(const vk::DeviceInfo& device, const ExpertGramArgs& a) {
+  const uint32_t stride = a.x_stride ? a.x_stride : a.n;
+  if (!a.read_x_as_texels || device.type != VK_PHYSICAL_DEVICE_TYPE_CPU || a.n % 4 != 0 ||
+      stride % 4 != 0 || a.x_rows == 0) {
+    return std::nullopt;
+  }
+  const uint64_t alignment = std::max<uint64_t>(1, device.min_texel_buffer_offset_alignment);
+  const uint64_t remainder = a.x.offset % alignment, view_bytes = x_bytes_of(a) + remainder;
+  if (remainder % 16 != 0 || view_bytes % 16 != 0 ||
+      view_bytes / 16 > device.max_texel_buffer_elements) {
+    return std::nullopt;
+  }
+  return AlignedBinding{{a.x.buffer, a.x.offset - remainder, view_bytes},
+                        static_cast<uint32_t>(remainder / 4)};
+}
+
 }  // namespace
+
+bool expert_gram_reads_texels(const vk::DeviceInfo& device, const ExpertGramArgs& args) {
+  return texel_view(device, args).has_value();
+}
 
 void expert_gram(vk::Stream& stream, const ExpertGramArgs& args) {
   ExpertGramArgs a = args;
@@ -39,7 +69,7 @@ void expert_gram(vk::Stream& stream, const ExpertGramArgs& args) {
   if (!device.subgroup_shuffle || sg == 0) {
     throw Error(what + ": the device has no subgroup shuffle");
   }
-  const uint64_t x_bytes = (uint64_t{a.x_rows} - 1) * a.x_stride * 4 + uint64_t{a.n} * 4;
+  const uint64_t x_bytes = x_bytes_of(a);
   const uint64_t gram_bytes = uint64_t{a.n} * a.n * a.experts * 4;
   const uint64_t offset_bytes = (uint64_t{a.experts} + 1) * 4;
   // An empty `rows` still binds one element (the kernel reads none of it).
@@ -54,7 +84,7 @@ void expert_gram(vk::Stream& stream, const ExpertGramArgs& args) {
       row_bytes + slack > context.max_binding_range()) {
     throw Error(what + ": X, the gram matrices or the row lists are larger than one binding");
   }
-  const AlignedBinding bx = align_binding(context, a.x.sub(0, x_bytes), 4);
+  AlignedBinding bx = align_binding(context, a.x.sub(0, x_bytes), 4);
   const AlignedBinding bc = align_binding(context, a.gram.sub(0, gram_bytes), 4);
   const AlignedBinding bo = align_binding(context, a.offsets.sub(0, offset_bytes), 4);
   const AlignedBinding br = align_binding(context, a.rows.sub(0, row_bytes), 4);
@@ -66,11 +96,14 @@ void expert_gram(vk::Stream& stream, const ExpertGramArgs& args) {
       groups.z > device.max_workgroup_count[2]) {
     throw Error(what + ": n or the experts are more than one grid covers");
   }
-  // 16-byte loads need every row to start on a multiple of 4 elements.
+  const std::optional<AlignedBinding> texels = texel_view(device, a);
+  if (texels) bx = *texels;
+  // 16-byte loads need every row to start on a multiple of 4 elements (texels always do).
   const bool vector = a.n % 4 == 0 && a.x_stride % 4 == 0 && bx.first_element % 4 == 0;
   const uint32_t specialization[] = {sg, columns_per_lane, kRowsPerLane, vector ? 1u : 0u};
   const vk::Pipeline& pipeline =
-      context.pipelines().get("expert_gram", specialization, {4, 10 * sizeof(uint32_t)});
+      context.pipelines().get(texels ? "expert_gram_texels" : "expert_gram", specialization,
+                              {4, 10 * sizeof(uint32_t), texels ? 1u : 0u});  // binding 0
   const vk::Binding bindings[] = {{bx.span, vk::Access::read},
                                   {bc.span, vk::Access::read_write},
                                   {bo.span, vk::Access::read},

@@ -25,11 +25,18 @@ struct ExpertGramArgs {
   uint32_t longest = 0;   // the longest expert list: bounds the loop, not checked by the kernel
   uint32_t x_stride = 0;  // 0: n
   bool accumulate = false;
+  // Read X as RGBA32F texels where the device and the layout allow it (false: always the
+  // storage-buffer kernel, which tests compare against).
+  bool read_x_as_texels = true;
 };
 
 // Records the accumulation. Throws Error when a span is smaller than the shape, X or the gram
 // matrices do not fit one binding, or the device has no subgroup shuffle. The lists are not
 // read on the host: offsets and row indices outside the shape are the caller's bug.
 void expert_gram(vk::Stream& stream, const ExpertGramArgs& args);
+
+// Whether expert_gram reads X as texels for these arguments on this device (or through storage
+// buffers): tests run both kernels.
+bool expert_gram_reads_texels(const vk::DeviceInfo& device, const ExpertGramArgs& args);
 
 }  // namespace vkmoe::ops

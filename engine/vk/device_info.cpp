@@ -79,6 +79,8 @@ DeviceInfo query_one(VkPhysicalDevice handle, uint32_t index) {
   info.max_storage_buffer_range = limits.maxStorageBufferRange;
   info.max_memory_allocation_size = maintenance3.maxMemoryAllocationSize;
   info.min_storage_buffer_offset_alignment = limits.minStorageBufferOffsetAlignment;
+  info.min_texel_buffer_offset_alignment = limits.minTexelBufferOffsetAlignment;
+  info.max_texel_buffer_elements = limits.maxTexelBufferElements;
   info.max_push_constants_size = limits.maxPushConstantsSize;
   info.max_bound_descriptor_sets = limits.maxBoundDescriptorSets;
   info.max_per_stage_storage_buffers = limits.maxPerStageDescriptorStorageBuffers;

@@ -43,6 +43,8 @@ struct DeviceInfo {
   uint64_t max_storage_buffer_range = 0;
   uint64_t max_memory_allocation_size = 0;
   uint64_t min_storage_buffer_offset_alignment = 0;
+  uint64_t min_texel_buffer_offset_alignment = 0;
+  uint32_t max_texel_buffer_elements = 0;
   uint32_t max_push_constants_size = 0;
   uint32_t max_bound_descriptor_sets = 0;
   uint32_t max_per_stage_storage_buffers = 0;

@@ -41,6 +41,8 @@
   X(vkFlushMappedMemoryRanges)      \
   X(vkInvalidateMappedMemoryRanges) \
   X(vkCreateBuffer)                 \
+  X(vkCreateBufferView)             \
+  X(vkDestroyBufferView)            \
   X(vkDestroyBuffer)                \
   X(vkGetBufferMemoryRequirements)  \
   X(vkBindBufferMemory)             \

@@ -86,12 +86,16 @@ PipelineRegistry::~PipelineRegistry() {
   if (cache_ != VK_NULL_HANDLE) fn.vkDestroyPipelineCache(device, cache_, nullptr);
 }
 
-VkDescriptorSetLayout PipelineRegistry::set_layout_for(uint32_t storage_buffers) {
-  if (auto it = set_layouts_.find(storage_buffers); it != set_layouts_.end()) return it->second;
+VkDescriptorSetLayout PipelineRegistry::set_layout_for(const KernelLayout& kernel) {
+  const std::pair key{kernel.storage_buffers, kernel.texel_bindings};
+  if (auto it = set_layouts_.find(key); it != set_layouts_.end()) return it->second;
+  const uint32_t storage_buffers = kernel.storage_buffers;
   std::vector<VkDescriptorSetLayoutBinding> bindings(storage_buffers);
   for (uint32_t b = 0; b < storage_buffers; ++b) {
     bindings[b].binding = b;
-    bindings[b].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    bindings[b].descriptorType = (kernel.texel_bindings >> b) & 1u
+                                     ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
+                                     : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
     bindings[b].descriptorCount = 1;
     bindings[b].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
   }
@@ -101,7 +105,7 @@ VkDescriptorSetLayout PipelineRegistry::set_layout_for(uint32_t storage_buffers)
   VkDescriptorSetLayout layout = VK_NULL_HANDLE;
   check(fn.vkCreateDescriptorSetLayout(device_.handle(), &info, nullptr, &layout),
         "vkCreateDescriptorSetLayout");
-  set_layouts_[storage_buffers] = layout;
+  set_layouts_[key] = layout;
   return layout;
 }
 
@@ -124,7 +128,7 @@ const Pipeline& PipelineRegistry::get(std::string_view shader,
   auto pipeline = std::make_unique<Pipeline>();
   pipeline->name = binary->name;
   pipeline->interface = layout;
-  pipeline->set_layout = set_layout_for(layout.storage_buffers);
+  pipeline->set_layout = set_layout_for(layout);
 
   VkPushConstantRange push{VK_SHADER_STAGE_COMPUTE_BIT, 0, layout.push_constant_bytes};
   VkPipelineLayoutCreateInfo layout_info{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};

@@ -9,17 +9,22 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/vk/device.h"
 
 namespace vkmoe::vk {
 
-// What a shader's interface looks like to the host: N storage buffers at set 0, bindings
-// 0..N-1, and a push-constant block of the given size.
+// What a shader's interface looks like to the host: N buffers at set 0, bindings 0..N-1, and a
+// push-constant block of the given size. A binding is a storage buffer unless its bit is set in
+// `texel_bindings`: then it is a uniform texel buffer the stream views as RGBA32F texels
+// (read-only; on lavapipe a texel fetch is a vector gather, a storage-buffer read a loop over
+// the lanes).
 struct KernelLayout {
-  uint32_t storage_buffers = 0;
+  uint32_t storage_buffers = 0;  // all bindings, texel buffers included
   uint32_t push_constant_bytes = 0;
+  uint32_t texel_bindings = 0;  // bit b: binding b is a uniform texel buffer
 };
 
 struct Pipeline {
@@ -48,13 +53,13 @@ class PipelineRegistry {
   const std::filesystem::path& cache_file() const { return cache_file_; }
 
  private:
-  VkDescriptorSetLayout set_layout_for(uint32_t storage_buffers);
+  VkDescriptorSetLayout set_layout_for(const KernelLayout& layout);
 
   const Device& device_;
   std::filesystem::path cache_file_;
   VkPipelineCache cache_ = VK_NULL_HANDLE;
   std::map<std::string, std::unique_ptr<Pipeline>, std::less<>> pipelines_;
-  std::map<uint32_t, VkDescriptorSetLayout> set_layouts_;
+  std::map<std::pair<uint32_t, uint32_t>, VkDescriptorSetLayout> set_layouts_;
   mutable std::mutex mutex_;
 };
 

@@ -64,6 +64,7 @@ Stream::~Stream() {
   }
   VkDevice device = context_.device().handle();
   fn.vkDeviceWaitIdle(device);
+  destroy_buffer_views();
   for (VkDescriptorPool pool : descriptor_pools_) fn.vkDestroyDescriptorPool(device, pool, nullptr);
   if (queries_ != VK_NULL_HANDLE) fn.vkDestroyQueryPool(device, queries_, nullptr);
   fn.vkDestroyFence(device, fence_, nullptr);
@@ -187,15 +188,46 @@ void Stream::copy(BufferSpan source, BufferSpan destination) {
   fn.vkCmdCopyBuffer(commands_, source.buffer, destination.buffer, 1, &region);
 }
 
+void Stream::check_texel_binding(const Pipeline& pipeline, uint32_t index,
+                                 const Binding& binding) const {
+  const DeviceInfo& info = context_.info();
+  const BufferSpan& span = binding.span;
+  const std::string what = "kernel " + pipeline.name + ": texel binding " + std::to_string(index);
+  if (binding.access != Access::read) throw Error(what + " is read-only (a uniform texel buffer)");
+  constexpr VkDeviceSize kTexelBytes = 16;  // RGBA32F
+  if (span.size % kTexelBytes) {
+    throw Error(what + " spans " + std::to_string(span.size) +
+                " bytes, not a whole number of 16-byte texels");
+  }
+  if (span.size / kTexelBytes > info.max_texel_buffer_elements) {
+    throw Error(what + " holds " + std::to_string(span.size / kTexelBytes) +
+                " texels, more than maxTexelBufferElements (" +
+                std::to_string(info.max_texel_buffer_elements) + ")");
+  }
+  const VkDeviceSize alignment = info.min_texel_buffer_offset_alignment;
+  if (alignment && span.offset % alignment) {
+    throw Error(what + " offset " + std::to_string(span.offset) + " is not a multiple of " +
+                std::to_string(alignment) + " (minTexelBufferOffsetAlignment)");
+  }
+}
+
+void Stream::destroy_buffer_views() {
+  VkDevice device = context_.device().handle();
+  for (VkBufferView view : buffer_views_) fn.vkDestroyBufferView(device, view, nullptr);
+  buffer_views_.clear();
+}
+
 VkDescriptorSet Stream::allocate_set(VkDescriptorSetLayout layout) {
   VkDevice device = context_.device().handle();
   for (;; ++current_pool_) {
     if (current_pool_ == descriptor_pools_.size()) {
-      VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kSetsPerPool * kBuffersPerSet};
+      const VkDescriptorPoolSize sizes[] = {
+          {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kSetsPerPool * kBuffersPerSet},
+          {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, kSetsPerPool * kBuffersPerSet}};
       VkDescriptorPoolCreateInfo info{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
       info.maxSets = kSetsPerPool;
-      info.poolSizeCount = 1;
-      info.pPoolSizes = &size;
+      info.poolSizeCount = 2;
+      info.pPoolSizes = sizes;
       VkDescriptorPool pool = VK_NULL_HANDLE;
       check(fn.vkCreateDescriptorPool(device, &info, nullptr, &pool), "vkCreateDescriptorPool");
       descriptor_pools_.push_back(pool);
@@ -253,6 +285,9 @@ void Stream::dispatch(const Pipeline& pipeline, std::span<const Binding> binding
     if (span.buffer == VK_NULL_HANDLE || span.size == 0) {
       throw Error("kernel " + pipeline.name + ": binding " + std::to_string(b) + " is empty");
     }
+    if ((pipeline.interface.texel_bindings >> b) & 1u) {
+      check_texel_binding(pipeline, static_cast<uint32_t>(b), bindings[b]);
+    }
   }
 
   begin_if_needed();
@@ -267,15 +302,31 @@ void Stream::dispatch(const Pipeline& pipeline, std::span<const Binding> binding
 
   VkDescriptorSet set = allocate_set(pipeline.set_layout);
   VkDescriptorBufferInfo buffer_infos[kBuffersPerSet];
+  VkBufferView views[kBuffersPerSet];
   VkWriteDescriptorSet writes[kBuffersPerSet];
   for (uint32_t b = 0; b < bindings.size(); ++b) {
-    buffer_infos[b] = {bindings[b].span.buffer, bindings[b].span.offset, bindings[b].span.size};
+    const BufferSpan& span = bindings[b].span;
     writes[b] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
     writes[b].dstSet = set;
     writes[b].dstBinding = b;
     writes[b].descriptorCount = 1;
-    writes[b].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-    writes[b].pBufferInfo = &buffer_infos[b];
+    if ((pipeline.interface.texel_bindings >> b) & 1u) {
+      // The view lives until the commands that read it have run (finish()).
+      VkBufferViewCreateInfo view{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
+      view.buffer = span.buffer;
+      view.format = VK_FORMAT_R32G32B32A32_SFLOAT;
+      view.offset = span.offset;
+      view.range = span.size;
+      check(fn.vkCreateBufferView(context_.device().handle(), &view, nullptr, &views[b]),
+            "vkCreateBufferView");
+      buffer_views_.push_back(views[b]);
+      writes[b].descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+      writes[b].pTexelBufferView = &views[b];
+    } else {
+      buffer_infos[b] = {span.buffer, span.offset, span.size};
+      writes[b].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+      writes[b].pBufferInfo = &buffer_infos[b];
+    }
   }
   fn.vkUpdateDescriptorSets(context_.device().handle(), static_cast<uint32_t>(bindings.size()),
                             writes, 0, nullptr);
@@ -358,6 +409,7 @@ void Stream::finish() {
   read_since_barrier_.clear();
   for (VkDescriptorPool pool : descriptor_pools_) fn.vkResetDescriptorPool(device, pool, 0);
   current_pool_ = 0;
+  destroy_buffer_views();
   check(fn.vkResetCommandPool(device, pool_, 0), "vkResetCommandPool");
 }
 

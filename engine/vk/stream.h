@@ -77,6 +77,10 @@ class Stream {
   void record_barrier();
   VkDeviceSize reserve_ring(VkDeviceSize bytes);
   VkDescriptorSet allocate_set(VkDescriptorSetLayout layout);
+  // Throws Error unless `binding` is read-only and can be viewed as RGBA32F texels (size,
+  // count, offset alignment).
+  void check_texel_binding(const Pipeline& pipeline, uint32_t index, const Binding& binding) const;
+  void destroy_buffer_views();
 
   Context& context_;
   VkCommandPool pool_ = VK_NULL_HANDLE;
@@ -86,6 +90,7 @@ class Stream {
   uint32_t query_capacity_ = 0;
   uint32_t queries_used_ = 0;
   std::vector<VkDescriptorPool> descriptor_pools_;
+  std::vector<VkBufferView> buffer_views_;  // texel-binding views of the recorded commands
   size_t current_pool_ = 0;
   bool recording_ = false;
   bool profiling_ = false;

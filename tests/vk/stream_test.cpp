@@ -96,6 +96,42 @@ TEST_F(StreamTest, MisalignedBindingIsRefused) {
                Error);
 }
 
+// A uniform texel buffer binding (KernelLayout::texel_bindings) is viewed as RGBA32F texels: it
+// must be read-only and whole texels; a valid one runs, and its view is released at finish().
+TEST_F(StreamTest, TexelBindingsAreCheckedAndViewed) {
+  const uint32_t sg = context().info().subgroup_size;
+  if (!context().info().subgroup_shuffle || sg == 0) GTEST_SKIP() << "no subgroup shuffle";
+  vk::Buffer buffer = context().create_buffer(4096, "buffer");
+  stream().fill(buffer.span(), 0);
+  const uint32_t spec[] = {sg, 4, 4, 1};
+  const vk::Pipeline& pipeline = context().pipelines().get("expert_gram_texels", spec, {4, 40, 1});
+  // n 4, one expert with an empty list (offsets 0, 0), accumulating: the kernel adds nothing.
+  const uint32_t push[10] = {4, 4, 0, 0, 0, 0, 16, 0, 1, 1};
+  const auto run = [&](vk::Binding x) {
+    const vk::Binding bindings[] = {x,
+                                    {buffer.span(1024, 64), vk::Access::read_write},
+                                    {buffer.span(2048, 8), vk::Access::read},
+                                    {buffer.span(2048, 8), vk::Access::read}};
+    stream().dispatch(pipeline, bindings, std::as_bytes(std::span(push)), {1, 1, 1});
+  };
+  const auto refusal = [&](vk::Binding x) -> std::string {
+    try {
+      run(x);
+    } catch (const Error& error) {
+      return error.what();
+    }
+    return "accepted";
+  };
+  EXPECT_NE(refusal({buffer.span(0, 64), vk::Access::read_write}).find("read-only"),
+            std::string::npos);
+  EXPECT_NE(refusal({buffer.span(0, 60), vk::Access::read}).find("16-byte texels"),
+            std::string::npos);
+  for (int round = 0; round < 2; ++round) {
+    run({buffer.span(0, 64), vk::Access::read});
+    stream().finish();
+  }
+}
+
 TEST(StreamProfiling, TimestampsFillTheProfiler) {
   vk::ContextOptions options;
   options.validation = 1;
