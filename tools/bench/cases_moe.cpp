@@ -1,8 +1,8 @@
 // Benchmark cases for the MoE kernels at the shape of issue 5's bench model (hidden 1024,
 // 32 experts, top-4, expert FFN 512, f16): the fused router and the expert-batched GEMM of
 // gate_proj for a 128-token prompt, and the decode-time expert GEMV of one token, routed by
-// random logits (also in q8_0, baseline and integer-dot fast path); and the KFAC factor of one
-// expert (Σ a aᵀ over its rows).
+// random logits (also in q8_0, baseline and integer-dot fast path); and the KFAC factors A and G
+// of a group of experts (Σ x xᵀ over each expert's rows).
 #include <memory>
 #include <random>
 #include <string>
@@ -86,6 +86,48 @@ BenchCase moe_gemv_case(ops::DType type, bool integer_dot, uint32_t experts, uin
   return gemv;
 }
 
+// A KFAC factor at a merge of the fit (kfac.h): a group of 4 experts, each listing `rows` of the
+// gathered rows (many examples' worth), one call; n = the expert width for A, the hidden size for
+// G. The fit no longer sums one example's ~10 rows per expert per launch, so this is the shape
+// that matters; the lists interleave the experts' rows as the routing does.
+BenchCase gram_case(uint32_t n, uint32_t rows) {
+  const uint32_t experts = 4;
+  BenchCase gram;
+  gram.kernel = "expert_gram";
+  gram.shape =
+      std::to_string(experts) + "e_" + std::to_string(rows) + "rows_" + std::to_string(n) + "^2";
+  gram.bound = Bound::compute;
+  gram.flops = double(experts) * rows * n * (n + 1.0);
+  gram.bytes = double(experts) * (double(rows) * n * 4 + double(n) * n * 4);
+  gram.prepare = [=](vk::Context& context, vk::Stream& stream) {
+    const uint32_t x_rows = experts * rows;
+    std::vector<uint32_t> lists(experts + 1 + x_rows);
+    for (uint32_t e = 0; e <= experts; ++e) lists[e] = e * rows;
+    for (uint32_t r = 0; r < x_rows; ++r)
+      lists[experts + 1 + (r % experts) * rows + r / experts] = r;
+    auto list_buffer = std::make_shared<vk::Buffer>(
+        context.create_buffer(lists.size() * sizeof(uint32_t), "expert lists"));
+    stream.upload(list_buffer->span(), lists.data(), lists.size() * sizeof(uint32_t));
+    auto x = std::make_shared<vk::Buffer>(context.create_buffer(uint64_t{x_rows} * n * 4, "rows"));
+    auto factor = std::make_shared<vk::Buffer>(
+        context.create_buffer(uint64_t{experts} * n * n * 4, "factor"));
+    stream.fill(x->span(), 0x3c003c00u);
+    const VkDeviceSize offsets_bytes = (experts + 1) * sizeof(uint32_t);
+    return std::function<void(vk::Stream&)>([=](vk::Stream& s) {
+      ops::expert_gram(s, {.x = x->span(),
+                           .offsets = list_buffer->span(0, offsets_bytes),
+                           .rows = list_buffer->span(offsets_bytes, uint64_t{x_rows} * 4),
+                           .gram = factor->span(),
+                           .experts = experts,
+                           .n = n,
+                           .x_rows = x_rows,
+                           .listed = x_rows,
+                           .longest = rows});
+    });
+  };
+  return gram;
+}
+
 std::vector<BenchCase> moe_cases(bool quick) {
   const uint32_t tokens = quick ? 32 : 128, experts = 32, top_k = 4;
   const uint32_t hidden = quick ? 256 : 1024, inner = quick ? 128 : 512;
@@ -132,52 +174,13 @@ std::vector<BenchCase> moe_cases(bool quick) {
                       {tokens, experts, top_k, false});
     });
   };
-  // KFAC factor A at a merge of the fit (kfac.h): a group of 4 experts at the bench model's
-  // expert width, each listing 1024 of the gathered rows (many examples' worth), one call. The
-  // fit no longer sums one example's ~10 rows per expert per launch, so this is the shape that
-  // matters; the lists interleave the experts' rows as the routing does.
-  BenchCase gram;
-  const uint32_t gram_rows = quick ? 256 : 1024, gram_experts = 4;
-  gram.kernel = "expert_gram";
-  gram.shape = std::to_string(gram_experts) + "e_" + std::to_string(gram_rows) + "rows_" +
-               std::to_string(inner) + "^2";
-  gram.bound = Bound::compute;
-  gram.flops = double(gram_experts) * gram_rows * inner * (inner + 1.0);
-  gram.bytes = double(gram_experts) * (double(gram_rows) * inner * 4 + double(inner) * inner * 4);
-  gram.prepare = [=](vk::Context& context, vk::Stream& stream) {
-    const uint32_t x_rows = gram_experts * gram_rows;
-    std::vector<uint32_t> lists(gram_experts + 1 + x_rows);
-    for (uint32_t e = 0; e <= gram_experts; ++e) lists[e] = e * gram_rows;
-    for (uint32_t r = 0; r < x_rows; ++r) {
-      lists[gram_experts + 1 + (r % gram_experts) * gram_rows + r / gram_experts] = r;
-    }
-    auto list_buffer = std::make_shared<vk::Buffer>(
-        context.create_buffer(lists.size() * sizeof(uint32_t), "expert lists"));
-    stream.upload(list_buffer->span(), lists.data(), lists.size() * sizeof(uint32_t));
-    auto a = std::make_shared<vk::Buffer>(
-        context.create_buffer(uint64_t{x_rows} * inner * 4, "down_proj inputs"));
-    auto factor = std::make_shared<vk::Buffer>(
-        context.create_buffer(uint64_t{gram_experts} * inner * inner * 4, "A"));
-    stream.fill(a->span(), 0x3c003c00u);
-    const VkDeviceSize offsets_bytes = (gram_experts + 1) * sizeof(uint32_t);
-    return std::function<void(vk::Stream&)>([=](vk::Stream& s) {
-      ops::expert_gram(s, {.x = a->span(),
-                           .offsets = list_buffer->span(0, offsets_bytes),
-                           .rows = list_buffer->span(offsets_bytes, uint64_t{x_rows} * 4),
-                           .gram = factor->span(),
-                           .experts = gram_experts,
-                           .n = inner,
-                           .x_rows = x_rows,
-                           .listed = x_rows,
-                           .longest = gram_rows});
-    });
-  };
   return {router,
           gemm,
           moe_gemv_case(type, false, experts, top_k, hidden, inner),
           moe_gemv_case(ops::DType::q8_0, false, experts, top_k, hidden, inner),
           moe_gemv_case(ops::DType::q8_0, true, experts, top_k, hidden, inner),
-          gram};
+          gram_case(inner, quick ? 256 : 1024),
+          gram_case(hidden, quick ? 256 : 1024)};
 }
 
 }  // namespace
