@@ -38,8 +38,18 @@ layout(constant_id = 3) const uint VECTOR = 0;  // 1: 16-byte loads (aligned row
 
 const uint TILE_ROWS = SG * RN;
 
+#ifdef X_TEXELS
+// X as a uniform texel buffer viewed as RGBA32F (4 consecutive floats per texel): on lavapipe a
+// texel fetch is a vector gather where a storage read is a loop over the lanes.
+layout(set = 0, binding = 0) uniform samplerBuffer x_texels;
+#define X_VECTOR(i) texelFetch(x_texels, int(i))
+#define X_VALUE(i) texelFetch(x_texels, int((i) / 4))[(i) % 4]
+#else
 layout(std430, set = 0, binding = 0) readonly buffer Input { float x[]; };
 layout(std430, set = 0, binding = 0) readonly buffer InputVectors { vec4 x_vectors[]; };
+#define X_VECTOR(i) x_vectors[i]
+#define X_VALUE(i) x[i]
+#endif
 #ifdef WEIGHT_TRANSPOSED
 layout(std430, set = 0, binding = 2) buffer Output { float y[]; };
 #else
@@ -120,8 +130,8 @@ void main() {
       // groups of 8 past m read the last group).
       vec4 x_lo[RN], x_hi[RN], w[8][TM / 4];
       [[unroll]] for (uint q = 0; q < RN; ++q) {
-        x_lo[q] = x_vectors[x_row[q] / 4 + 2 * g];
-        x_hi[q] = x_vectors[x_row[q] / 4 + 2 * g + 1];
+        x_lo[q] = X_VECTOR(x_row[q] / 4 + 2 * g);
+        x_hi[q] = X_VECTOR(x_row[q] / 4 + 2 * g + 1);
       }
       [[unroll]] for (uint kk = 0; kk < 8; ++kk) {
         const uint row = w_origin + (8 * g + kk) * p.w_stride;
@@ -148,7 +158,7 @@ void main() {
   }
   for (uint kk = scalar_from; kk < p.k; ++kk) {
     float x_mine[RN], w_mine[TM];
-    [[unroll]] for (uint q = 0; q < RN; ++q) x_mine[q] = x[x_row[q] + kk];
+    [[unroll]] for (uint q = 0; q < RN; ++q) x_mine[q] = X_VALUE(x_row[q] + kk);
     [[unroll]] for (uint j = 0; j < TM; ++j) {
       w_mine[j] = load_weight(w_origin + kk * p.w_stride + min(column + j, p.m - 1));
     }
@@ -165,8 +175,8 @@ void main() {
     for (uint g = 0; g < groups; ++g) {
       vec4 x_lo[RN], x_hi[RN], w_lo[TM], w_hi[TM];
       [[unroll]] for (uint q = 0; q < RN; ++q) {
-        x_lo[q] = x_vectors[x_row[q] / 4 + 2 * g];
-        x_hi[q] = x_vectors[x_row[q] / 4 + 2 * g + 1];
+        x_lo[q] = X_VECTOR(x_row[q] / 4 + 2 * g);
+        x_hi[q] = X_VECTOR(x_row[q] / 4 + 2 * g + 1);
       }
       [[unroll]] for (uint j = 0; j < TM; ++j) load_weights8(w_row[j] / 8 + g, w_lo[j], w_hi[j]);
       // For each output, its 8 FMAs in a row: the accumulator is read and written once per
@@ -191,7 +201,7 @@ void main() {
   }
   for (uint kk = scalar_from; kk < p.k; ++kk) {
     float x_mine[RN], w_mine[TM];
-    [[unroll]] for (uint q = 0; q < RN; ++q) x_mine[q] = x[x_row[q] + kk];
+    [[unroll]] for (uint q = 0; q < RN; ++q) x_mine[q] = X_VALUE(x_row[q] + kk);
     [[unroll]] for (uint j = 0; j < TM; ++j) w_mine[j] = load_weight(w_row[j] + kk);
     accumulate(x_mine, w_mine);
   }

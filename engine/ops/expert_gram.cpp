@@ -25,30 +25,19 @@ uint64_t x_bytes_of(const ExpertGramArgs& a) {
   return (uint64_t{a.x_rows} - 1) * stride * 4 + uint64_t{a.n} * 4;
 }
 
-// X as RGBA32F texels (the X_TEXELS variant) on CPU devices, where that measured 1.3x the
-// storage-buffer kernel on lavapipe (a texel fetch is a gather there), when every row starts on a
-// whole texel and the view fits the device. Other devices keep the storage-buffer kernel until
+// X as RGBA32F texels (the X_TEXELS variant) where f32_texel_binding allows it: on lavapipe that
+// measured 1.3x the storage-buffer kernel. Other devices keep the storage-buffer kernel until
 // measured.
-std::optional<AlignedBinding> texel_view(const vk::DeviceInfo& device, const ExpertGramArgs& a) {
+std::optional<AlignedBinding> texel_view(const vk::Context& context, const ExpertGramArgs& a) {
   const uint32_t stride = a.x_stride ? a.x_stride : a.n;
-  if (!a.read_x_as_texels || device.type != VK_PHYSICAL_DEVICE_TYPE_CPU || a.n % 4 != 0 ||
-      stride % 4 != 0 || a.x_rows == 0) {
-    return std::nullopt;
-  }
-  const uint64_t alignment = std::max<uint64_t>(1, device.min_texel_buffer_offset_alignment);
-  const uint64_t remainder = a.x.offset % alignment, view_bytes = x_bytes_of(a) + remainder;
-  if (remainder % 16 != 0 || view_bytes % 16 != 0 ||
-      view_bytes / 16 > device.max_texel_buffer_elements) {
-    return std::nullopt;
-  }
-  return AlignedBinding{{a.x.buffer, a.x.offset - remainder, view_bytes},
-                        static_cast<uint32_t>(remainder / 4)};
+  if (!a.read_x_as_texels || a.n % 4 != 0 || a.x_rows == 0) return std::nullopt;
+  return f32_texel_binding(context, a.x.sub(0, x_bytes_of(a)), stride);
 }
 
 }  // namespace
 
-bool expert_gram_reads_texels(const vk::DeviceInfo& device, const ExpertGramArgs& args) {
-  return texel_view(device, args).has_value();
+bool expert_gram_reads_texels(const vk::Context& context, const ExpertGramArgs& args) {
+  return texel_view(context, args).has_value();
 }
 
 void expert_gram(vk::Stream& stream, const ExpertGramArgs& args) {
@@ -96,7 +85,7 @@ void expert_gram(vk::Stream& stream, const ExpertGramArgs& args) {
       groups.z > device.max_workgroup_count[2]) {
     throw Error(what + ": n or the experts are more than one grid covers");
   }
-  const std::optional<AlignedBinding> texels = texel_view(device, a);
+  const std::optional<AlignedBinding> texels = texel_view(context, a);
   if (texels) bx = *texels;
   // 16-byte loads need every row to start on a multiple of 4 elements (texels always do).
   const bool vector = a.n % 4 == 0 && a.x_stride % 4 == 0 && bx.first_element % 4 == 0;

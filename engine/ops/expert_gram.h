@@ -37,6 +37,6 @@ void expert_gram(vk::Stream& stream, const ExpertGramArgs& args);
 
 // Whether expert_gram reads X as texels for these arguments on this device (or through storage
 // buffers): tests run both kernels.
-bool expert_gram_reads_texels(const vk::DeviceInfo& device, const ExpertGramArgs& args);
+bool expert_gram_reads_texels(const vk::Context& context, const ExpertGramArgs& args);
 
 }  // namespace vkmoe::ops

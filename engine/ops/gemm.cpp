@@ -120,9 +120,11 @@ void gemm(vk::Stream& stream, const GemmArgs& args) {
         throw Error(shape_text(a) + ": needs a grid of " + std::to_string(groups.x) + "x" +
                     std::to_string(groups.y) + " workgroups, more than the device allows");
       }
-      const AlignedBinding bx = align_binding(
-          context,
-          a.x.sub(n0 * a.x_stride * 4, dtype_matrix_bytes(DType::f32, nc, a.k, a.x_stride)), 4);
+      const vk::BufferSpan x_rows =
+          a.x.sub(n0 * a.x_stride * 4, dtype_matrix_bytes(DType::f32, nc, a.k, a.x_stride));
+      const std::optional<AlignedBinding> x_texels =
+          shuffle && t.x_texels ? f32_texel_binding(context, x_rows, a.x_stride) : std::nullopt;
+      const AlignedBinding bx = x_texels ? *x_texels : align_binding(context, x_rows, 4);
       const AlignedBinding bw = align_binding(
           context, a.w.sub(m0 * w_row_bytes, dtype_matrix_bytes(a.w_type, mc, a.k, a.w_stride)),
           dtype_binding_unit(a.w_type));
@@ -138,7 +140,8 @@ void gemm(vk::Stream& stream, const GemmArgs& args) {
           shuffle ? std::vector<uint32_t>{t.wg_m, t.tm, t.tn / t.wg_m, vector ? 1u : 0u}
                   : std::vector<uint32_t>{t.wg_m, t.wg_n, t.tm, t.tn, t.bk};
       const vk::Pipeline& pipeline =
-          context.pipelines().get(variant, specialization, {3, 9 * sizeof(uint32_t)});
+          context.pipelines().get(x_texels ? variant + "_texels" : variant, specialization,
+                                  {3, 9 * sizeof(uint32_t), x_texels ? 1u : 0u});
       const struct {
         uint32_t n, m, k, x_stride, w_stride, y_stride, x_first, w_first, y_first;
       } push{static_cast<uint32_t>(nc),

@@ -27,6 +27,9 @@ struct GemmTiles {
   uint32_t wg_m = 16, wg_n = 16;
   uint32_t tm = 4, tn = 4;
   uint32_t bk = 16;
+  // shuffle: read X as RGBA32F texels where f32_texel_binding (launch.h) allows it (CPU devices;
+  // 1.2-1.4x on lavapipe). false: storage reads everywhere (tests compare the two).
+  bool x_texels = true;
 };
 
 // Tiles that work on every device the engine supports (subgroups 8..64, 32 KiB shared memory).

@@ -43,7 +43,10 @@ void moe_gemm(vk::Stream& stream, const MoeGemmArgs& a) {
   const std::string variant =
       shuffle ? "moe_gemm_shuffle_" + std::string(dtype_name(a.w_type)) : label;
 
-  const AlignedBinding bx = align_binding(context, a.x.sub(0, x_rows * a.k * 4), 4);
+  const vk::BufferSpan x_span = a.x.sub(0, x_rows * a.k * 4);
+  const std::optional<AlignedBinding> x_texels =
+      shuffle && t.x_texels ? f32_texel_binding(context, x_span, a.k) : std::nullopt;
+  const AlignedBinding bx = x_texels ? *x_texels : align_binding(context, x_span, 4);
   const AlignedBinding by = align_binding(context, a.y.sub(0, entries * a.m * 4), 4);
   const AlignedBinding bc = align_binding(context, a.counts.sub(0, uint64_t{a.experts} * 4), 4);
   const AlignedBinding bl =
@@ -63,7 +66,8 @@ void moe_gemm(vk::Stream& stream, const MoeGemmArgs& a) {
         shuffle ? std::vector<uint32_t>{t.wg_m, t.tm, t.tn / t.wg_m, vector ? 1u : 0u}
                 : std::vector<uint32_t>{t.wg_m, t.wg_n, t.tm, t.tn, t.bk};
     const vk::Pipeline& pipeline =
-        context.pipelines().get(variant, specialization, {5, 13 * sizeof(uint32_t)});
+        context.pipelines().get(x_texels ? variant + "_texels" : variant, specialization,
+                                {5, 13 * sizeof(uint32_t), x_texels ? 1u : 0u});
     const uint32_t push[] = {a.tokens,
                              a.m,
                              a.k,

@@ -90,7 +90,7 @@ class ExpertGramTest : public GpuTest {
         .longest = longest,
         .x_stride = c.x_stride,
         .read_x_as_texels = texels};
-    const bool read_texels = ops::expert_gram_reads_texels(context().info(), args);
+    const bool read_texels = ops::expert_gram_reads_texels(context(), args);
     EXPECT_TRUE(texels || !read_texels);
     ops::expert_gram(stream(), args);
     const std::vector<float> once = gram.read(stream());

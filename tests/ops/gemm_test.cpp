@@ -75,7 +75,8 @@ INSTANTIATE_TEST_SUITE_P(
 std::string tiles_text(const ops::GemmTiles& t) {
   return std::string(t.kernel == ops::GemmKernel::tiled ? "tiled " : "shuffle ") +
          std::to_string(t.wg_m) + "x" + std::to_string(t.wg_n) + " invocations of " +
-         std::to_string(t.tn) + "x" + std::to_string(t.tm) + ", bk " + std::to_string(t.bk);
+         std::to_string(t.tn) + "x" + std::to_string(t.tm) + ", bk " + std::to_string(t.bk) +
+         (t.x_texels ? "" : ", X from storage");
 }
 
 // Every kernel and tile configuration gives the reference answer: the portable baseline, the
@@ -92,6 +93,13 @@ TEST_F(GemmTest, EveryKernelMatches) {
   if (device.subgroup_shuffle) {
     all.push_back({ops::GemmKernel::shuffle, subgroup, 1, 3, 2 * subgroup, 0});
     all.push_back({ops::GemmKernel::shuffle, subgroup, 1, 1, subgroup, 0});
+  }
+  // Each shuffle configuration also with X from storage buffers (by default the shuffle kernel
+  // reads X as texels on CPU devices where the rows are whole texels: k = 96 and 100 here).
+  for (size_t i = 0, count = all.size(); i < count; ++i) {
+    if (all[i].kernel != ops::GemmKernel::shuffle) continue;
+    all.push_back(all[i]);
+    all.back().x_texels = false;
   }
   for (const ops::GemmTiles& tiles : all) {
     for (const Shape shape : {Shape{45, 70, 93}, Shape{45, 70, 96}, Shape{17, 33, 100}}) {

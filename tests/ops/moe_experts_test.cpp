@@ -20,9 +20,10 @@ namespace vkmoe::test {
 namespace {
 
 // Which kernel computes the expert products: moe_gemm with the device's default tiles, with
-// the portable tiled kernel, or moe_gemv (the decode path; the baseline GEMV configuration
-// with `gemv_baseline`).
-enum class ExpertKernel { gemm, gemm_tiled, gemv, gemv_baseline };
+// the portable tiled kernel, with the default tiles but X always read from storage buffers
+// (`gemm_storage`; the default reads X as texels on CPU devices), or moe_gemv (the decode path;
+// the baseline GEMV configuration with `gemv_baseline`).
+enum class ExpertKernel { gemm, gemm_tiled, gemv, gemv_baseline, gemm_storage };
 
 struct ExpertsCase {
   uint32_t tokens, experts, top_k, hidden, inner;
@@ -143,6 +144,10 @@ void MoeExpertsFixture::check(const ExpertsCase& c) {
   const bool gemv = c.kernel == ExpertKernel::gemv || c.kernel == ExpertKernel::gemv_baseline;
   std::optional<ops::GemmTiles> tiles;
   if (c.kernel == ExpertKernel::gemm_tiled) tiles = ops::baseline_gemm_tiles();
+  if (c.kernel == ExpertKernel::gemm_storage) {
+    tiles = ops::default_gemm_tiles(context().info());
+    tiles->x_texels = false;
+  }
   std::optional<ops::GemvConfig> gemv_config;
   if (c.kernel == ExpertKernel::gemv_baseline) gemv_config = ops::baseline_gemv_config();
   if (c.kernel == ExpertKernel::gemv) {
@@ -179,7 +184,7 @@ void MoeExpertsFixture::check(const ExpertsCase& c) {
 
 std::string experts_case_name(const ::testing::TestParamInfo<ExpertsCase>& test) {
   const ExpertsCase& c = test.param;
-  const char* kernel[] = {"", "_tiled", "_gemv", "_gemv_baseline"};
+  const char* kernel[] = {"", "_tiled", "_gemv", "_gemv_baseline", "_storage"};
   return "t" + std::to_string(c.tokens) + "_e" + std::to_string(c.experts) + "_k" +
          std::to_string(c.top_k) + "_h" + std::to_string(c.hidden) + "_i" +
          std::to_string(c.inner) + "_" + std::string(ops::dtype_name(c.type)) +
@@ -196,6 +201,9 @@ INSTANTIATE_TEST_SUITE_P(
         ExpertsCase{33, 6, 1, 40, 16, ops::DType::f16, ExpertKernel::gemm},  // top-1
         ExpertsCase{17, 4, 4, 32, 16, ops::DType::f32, ExpertKernel::gemm},  // all
         ExpertsCase{23, 8, 3, 40, 24, ops::DType::f32, ExpertKernel::gemm_tiled},
+        ExpertsCase{64, 8, 2, 64, 48, ops::DType::bf16, ExpertKernel::gemm_storage},
+        ExpertsCase{7, 8, 2, 40, 24, ops::DType::f32, ExpertKernel::gemm_storage},
+        ExpertsCase{9, 6, 2, 32, 64, ops::DType::q4_0, ExpertKernel::gemm_storage},
         ExpertsCase{9, 8, 2, 64, 32, ops::DType::bf16, ExpertKernel::gemm_tiled},
         // Quants: whole blocks of 32 and of 256.
         ExpertsCase{7, 8, 2, 64, 32, ops::DType::q8_0, ExpertKernel::gemm},
