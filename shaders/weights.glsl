@@ -26,7 +26,22 @@
 
 uint weight_base;  // set by main(): the binding's first element (plain) or word (quants)
 
-#if defined(WEIGHT_F32)
+#if defined(WEIGHT_TEXELS)
+// Plain types only: the weights as a uniform texel buffer of RGBA32UI texels (16 bytes each,
+// bits unchanged), for CPU devices, where a texel fetch is a vector gather and a storage read a
+// loop over the lanes. weight_base is a multiple of 16 bytes here (the launcher checks).
+layout(set = 0, binding = WEIGHT_BINDING) uniform usamplerBuffer weight_texels;
+#endif
+#if defined(WEIGHT_F32) && defined(WEIGHT_TEXELS)
+float load_weight(uint i) {
+  const uint e = weight_base + i;
+  return uintBitsToFloat(texelFetch(weight_texels, int(e / 4))[e % 4]);
+}
+void load_weights8(uint g, out vec4 lo, out vec4 hi) {
+  lo = uintBitsToFloat(texelFetch(weight_texels, int(weight_base / 4 + 2 * g)));
+  hi = uintBitsToFloat(texelFetch(weight_texels, int(weight_base / 4 + 2 * g + 1)));
+}
+#elif defined(WEIGHT_F32)
 layout(std430, set = 0, binding = WEIGHT_BINDING) readonly buffer Weights { float weights[]; };
 layout(std430, set = 0, binding = WEIGHT_BINDING) readonly buffer WeightVectors {
   vec4 weight_vectors[];
@@ -37,24 +52,39 @@ void load_weights8(uint g, out vec4 lo, out vec4 hi) {
   hi = weight_vectors[weight_base / 4 + 2 * g + 1];
 }
 #elif defined(WEIGHT_F16) || defined(WEIGHT_BF16)
+#if defined(WEIGHT_F16)
+vec2 unpack_pair(uint bits) { return unpackHalf2x16(bits); }
+#else
+vec2 unpack_pair(uint bits) {
+  return vec2(uintBitsToFloat(bits << 16), uintBitsToFloat(bits & 0xffff0000u));
+}
+#endif
+#if defined(WEIGHT_TEXELS)
+float load_weight(uint i) {
+  const uint e = weight_base + i;
+  return unpack_pair(texelFetch(weight_texels, int(e / 8))[(e % 8) / 2])[e % 2];
+}
+void load_weights8(uint g, out vec4 lo, out vec4 hi) {
+  const uvec4 bits = texelFetch(weight_texels, int(weight_base / 8 + g));
+  lo = vec4(unpack_pair(bits.x), unpack_pair(bits.y));
+  hi = vec4(unpack_pair(bits.z), unpack_pair(bits.w));
+}
+#else
 layout(std430, set = 0, binding = WEIGHT_BINDING) readonly buffer Weights { uint16_t weights[]; };
 layout(std430, set = 0, binding = WEIGHT_BINDING) readonly buffer WeightVectors {
   uvec4 weight_vectors[];
 };
 #if defined(WEIGHT_F16)
 float load_weight(uint i) { return unpackHalf2x16(uint(weights[weight_base + i])).x; }
-vec2 unpack_pair(uint bits) { return unpackHalf2x16(bits); }
 #else
 float load_weight(uint i) { return uintBitsToFloat(uint(weights[weight_base + i]) << 16); }
-vec2 unpack_pair(uint bits) {
-  return vec2(uintBitsToFloat(bits << 16), uintBitsToFloat(bits & 0xffff0000u));
-}
 #endif
 void load_weights8(uint g, out vec4 lo, out vec4 hi) {
   const uvec4 bits = weight_vectors[weight_base / 8 + g];
   lo = vec4(unpack_pair(bits.x), unpack_pair(bits.y));
   hi = vec4(unpack_pair(bits.z), unpack_pair(bits.w));
 }
+#endif
 #if defined(WEIGHT_F16) && defined(F16_MATH)
 // The same 8 weights as f16 values (a bit cast, no conversion), for shaders doing f16 math.
 void load_weights8_f16(uint g, out f16vec4 lo, out f16vec4 hi) {

@@ -25,13 +25,15 @@ uint64_t x_bytes_of(const ExpertGramArgs& a) {
   return (uint64_t{a.x_rows} - 1) * stride * 4 + uint64_t{a.n} * 4;
 }
 
-// X as RGBA32F texels (the X_TEXELS variant) where f32_texel_binding allows it: on lavapipe that
+// X as RGBA32UI texels (the X_TEXELS variant) where texel_binding allows it: on lavapipe that
 // measured 1.3x the storage-buffer kernel. Other devices keep the storage-buffer kernel until
 // measured.
 std::optional<AlignedBinding> texel_view(const vk::Context& context, const ExpertGramArgs& a) {
   const uint32_t stride = a.x_stride ? a.x_stride : a.n;
-  if (!a.read_x_as_texels || a.n % 4 != 0 || a.x_rows == 0) return std::nullopt;
-  return f32_texel_binding(context, a.x.sub(0, x_bytes_of(a)), stride);
+  if (!a.read_x_as_texels || a.n % 4 != 0 || stride % 4 != 0 || a.x_rows == 0) {
+    return std::nullopt;
+  }
+  return texel_binding(context, a.x.sub(0, x_bytes_of(a)), 4);
 }
 
 }  // namespace

@@ -25,7 +25,7 @@ struct ExpertGramArgs {
   uint32_t longest = 0;   // the longest expert list: bounds the loop, not checked by the kernel
   uint32_t x_stride = 0;  // 0: n
   bool accumulate = false;
-  // Read X as RGBA32F texels where the device and the layout allow it (false: always the
+  // Read X as RGBA32UI texels where the device and the layout allow it (false: always the
   // storage-buffer kernel, which tests compare against).
   bool read_x_as_texels = true;
 };

@@ -82,6 +82,22 @@ GemmTiles fit_tile_rows(GemmTiles t, uint64_t rows) {
   return t;
 }
 
+std::optional<GemmTexels> gemm_texels(const vk::Context& context, vk::BufferSpan x,
+                                      uint32_t x_stride, vk::BufferSpan w, DType w_type,
+                                      uint32_t w_stride) {
+  if (x_stride % 4 != 0) return std::nullopt;
+  const std::optional<AlignedBinding> x_view = texel_binding(context, x, 4);
+  if (!x_view) return std::nullopt;
+  GemmTexels texels{*x_view, std::nullopt, 1u};
+  if (dtype_is_quantized(w_type)) return texels;
+  const uint32_t unit = dtype_binding_unit(w_type);  // bytes per weight
+  if (uint64_t{w_stride} * unit % 16 != 0) return std::nullopt;
+  texels.w = texel_binding(context, w, unit);
+  if (!texels.w) return std::nullopt;
+  texels.bindings |= 2u;
+  return texels;
+}
+
 void gemm(vk::Stream& stream, const GemmArgs& args) {
   GemmArgs a = args;
   if (a.x_stride == 0) a.x_stride = a.k;
@@ -122,12 +138,16 @@ void gemm(vk::Stream& stream, const GemmArgs& args) {
       }
       const vk::BufferSpan x_rows =
           a.x.sub(n0 * a.x_stride * 4, dtype_matrix_bytes(DType::f32, nc, a.k, a.x_stride));
-      const std::optional<AlignedBinding> x_texels =
-          shuffle && t.x_texels ? f32_texel_binding(context, x_rows, a.x_stride) : std::nullopt;
-      const AlignedBinding bx = x_texels ? *x_texels : align_binding(context, x_rows, 4);
-      const AlignedBinding bw = align_binding(
-          context, a.w.sub(m0 * w_row_bytes, dtype_matrix_bytes(a.w_type, mc, a.k, a.w_stride)),
-          dtype_binding_unit(a.w_type));
+      const vk::BufferSpan w_rows =
+          a.w.sub(m0 * w_row_bytes, dtype_matrix_bytes(a.w_type, mc, a.k, a.w_stride));
+      const std::optional<GemmTexels> texels =
+          shuffle && t.x_texels ? gemm_texels(context, x_rows, a.x_stride, w_rows, a.w_type,
+                                              a.w_stride)
+                                : std::nullopt;
+      const AlignedBinding bx = texels ? texels->x : align_binding(context, x_rows, 4);
+      const AlignedBinding bw =
+          texels && texels->w ? *texels->w
+                              : align_binding(context, w_rows, dtype_binding_unit(a.w_type));
       const AlignedBinding by = align_binding(
           context,
           a.y.sub((n0 * a.y_stride + m0) * 4, dtype_matrix_bytes(DType::f32, nc, mc, a.y_stride)),
@@ -140,8 +160,8 @@ void gemm(vk::Stream& stream, const GemmArgs& args) {
           shuffle ? std::vector<uint32_t>{t.wg_m, t.tm, t.tn / t.wg_m, vector ? 1u : 0u}
                   : std::vector<uint32_t>{t.wg_m, t.wg_n, t.tm, t.tn, t.bk};
       const vk::Pipeline& pipeline =
-          context.pipelines().get(x_texels ? variant + "_texels" : variant, specialization,
-                                  {3, 9 * sizeof(uint32_t), x_texels ? 1u : 0u});
+          context.pipelines().get(texels ? variant + "_texels" : variant, specialization,
+                                  {3, 9 * sizeof(uint32_t), texels ? texels->bindings : 0u});
       const struct {
         uint32_t n, m, k, x_stride, w_stride, y_stride, x_first, w_first, y_first;
       } push{static_cast<uint32_t>(nc),

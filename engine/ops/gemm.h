@@ -27,8 +27,8 @@ struct GemmTiles {
   uint32_t wg_m = 16, wg_n = 16;
   uint32_t tm = 4, tn = 4;
   uint32_t bk = 16;
-  // shuffle: read X as RGBA32F texels where f32_texel_binding (launch.h) allows it (CPU devices;
-  // 1.2-1.4x on lavapipe). false: storage reads everywhere (tests compare the two).
+  // shuffle: read X, and W of plain types, as RGBA32UI texels where texel_binding (launch.h)
+  // allows it (CPU devices; 1.2-1.4x on lavapipe). false: storage reads (tests compare the two).
   bool x_texels = true;
 };
 
@@ -42,6 +42,18 @@ void check_gemm_tiles(const vk::DeviceInfo& device, const GemmTiles& tiles);
 // expert's expected share of them): a taller tile computes clamped copies of its last row.
 // Powers of two keep the pipelines few. Tiled tiles come back unchanged.
 GemmTiles fit_tile_rows(GemmTiles tiles, uint64_t rows);
+
+// The bindings of the shuffle kernel's *_texels variants: X (f32 rows x_stride apart) always, W
+// too for the plain types (quantised W stays a storage buffer). nullopt unless every one of them
+// can be a texel binding (texel_binding) with its rows on whole 16-byte texels.
+struct GemmTexels {
+  AlignedBinding x;
+  std::optional<AlignedBinding> w;
+  uint32_t bindings = 0;  // KernelLayout::texel_bindings: bit 0 X, bit 1 W
+};
+std::optional<GemmTexels> gemm_texels(const vk::Context& context, vk::BufferSpan x,
+                                      uint32_t x_stride, vk::BufferSpan w, DType w_type,
+                                      uint32_t w_stride);
 
 struct GemmArgs {
   vk::BufferSpan x;  // [n rows, k] f32, rows x_stride elements apart

@@ -23,13 +23,11 @@ AlignedBinding align_binding(const vk::Context& context, vk::BufferSpan span,
   return bound;
 }
 
-std::optional<AlignedBinding> f32_texel_binding(const vk::Context& context, vk::BufferSpan span,
-                                                uint32_t stride) {
+std::optional<AlignedBinding> texel_binding(const vk::Context& context, vk::BufferSpan span,
+                                            uint32_t element_bytes) {
   const vk::DeviceInfo& device = context.info();
   constexpr uint64_t kTexelBytes = 16;
-  if (device.type != VK_PHYSICAL_DEVICE_TYPE_CPU || stride % 4 != 0 || span.size == 0) {
-    return std::nullopt;
-  }
+  if (device.type != VK_PHYSICAL_DEVICE_TYPE_CPU || span.size == 0) return std::nullopt;
   const uint64_t alignment = std::max<uint64_t>(1, device.min_texel_buffer_offset_alignment);
   const uint64_t remainder = span.offset % alignment, view_bytes = span.size + remainder;
   if (remainder % kTexelBytes != 0 || view_bytes % kTexelBytes != 0 ||
@@ -37,7 +35,7 @@ std::optional<AlignedBinding> f32_texel_binding(const vk::Context& context, vk::
     return std::nullopt;
   }
   return AlignedBinding{{span.buffer, span.offset - remainder, view_bytes},
-                        static_cast<uint32_t>(remainder / 4)};
+                        static_cast<uint32_t>(remainder / element_bytes)};
 }
 
 vk::WorkGroups linear_grid(const vk::Context& context, uint64_t invocations, uint32_t group_size) {

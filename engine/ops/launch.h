@@ -27,13 +27,14 @@ struct AlignedBinding {
 AlignedBinding align_binding(const vk::Context& context, vk::BufferSpan span,
                              uint32_t element_bytes);
 
-// `span`, an f32 matrix whose rows are `stride` elements apart, bound as a uniform texel buffer
-// of RGBA32F texels (vk::KernelLayout::texel_bindings) for the kernels that read their input that
-// way on CPU devices, where a texel fetch is a vector gather and a storage read a loop over the
-// SIMD lanes. nullopt where that does not apply: not a CPU device, rows not on whole texels, or
-// a view larger than the device allows. `first_element` counts floats (a multiple of 4).
-std::optional<AlignedBinding> f32_texel_binding(const vk::Context& context, vk::BufferSpan span,
-                                                uint32_t stride);
+// `span` bound as a uniform texel buffer of 16-byte RGBA32UI texels
+// (vk::KernelLayout::texel_bindings), for the kernels that read their inputs that way on CPU
+// devices, where a texel fetch is a vector gather and a storage read a loop over the SIMD lanes.
+// nullopt where that does not apply: not a CPU device, `span` not starting and ending on whole
+// texels of its texel-aligned view, or a view larger than the device allows. `first_element`
+// counts units of `element_bytes`; rows on whole texels are the caller's check.
+std::optional<AlignedBinding> texel_binding(const vk::Context& context, vk::BufferSpan span,
+                                            uint32_t element_bytes);
 
 // A 1-D launch of `invocations` threads in groups of `group_size`, folded into x and y when
 // it exceeds the x limit. Shaders recover the linear index as

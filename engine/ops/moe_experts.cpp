@@ -44,9 +44,6 @@ void moe_gemm(vk::Stream& stream, const MoeGemmArgs& a) {
       shuffle ? "moe_gemm_shuffle_" + std::string(dtype_name(a.w_type)) : label;
 
   const vk::BufferSpan x_span = a.x.sub(0, x_rows * a.k * 4);
-  const std::optional<AlignedBinding> x_texels =
-      shuffle && t.x_texels ? f32_texel_binding(context, x_span, a.k) : std::nullopt;
-  const AlignedBinding bx = x_texels ? *x_texels : align_binding(context, x_span, 4);
   const AlignedBinding by = align_binding(context, a.y.sub(0, entries * a.m * 4), 4);
   const AlignedBinding bc = align_binding(context, a.counts.sub(0, uint64_t{a.experts} * 4), 4);
   const AlignedBinding bl =
@@ -59,15 +56,21 @@ void moe_gemm(vk::Stream& stream, const MoeGemmArgs& a) {
       {a.experts, (range - alignment) / expert_bytes, rows_with_u32_indices(uint64_t{a.m} * a.k),
        context.info().max_workgroup_count[2]}));
   for (const auto [first, group, w_span] : expert_groups(a.w, a.experts, expert_bytes, per_group)) {
-    const AlignedBinding bw = align_binding(context, w_span, dtype_binding_unit(a.w_type));
+    const std::optional<GemmTexels> texels =
+        shuffle && t.x_texels ? gemm_texels(context, x_span, a.k, w_span, a.w_type, a.k)
+                              : std::nullopt;
+    const AlignedBinding bx = texels ? texels->x : align_binding(context, x_span, 4);
+    const AlignedBinding bw = texels && texels->w
+                                  ? *texels->w
+                                  : align_binding(context, w_span, dtype_binding_unit(a.w_type));
     const bool vector =
         bx.first_element % 4 == 0 && a.k % 4 == 0 && rows_load8(a.w_type, bw.first_element, a.k);
     const std::vector<uint32_t> specialization =
         shuffle ? std::vector<uint32_t>{t.wg_m, t.tm, t.tn / t.wg_m, vector ? 1u : 0u}
                 : std::vector<uint32_t>{t.wg_m, t.wg_n, t.tm, t.tn, t.bk};
     const vk::Pipeline& pipeline =
-        context.pipelines().get(x_texels ? variant + "_texels" : variant, specialization,
-                                {5, 13 * sizeof(uint32_t), x_texels ? 1u : 0u});
+        context.pipelines().get(texels ? variant + "_texels" : variant, specialization,
+                                {5, 13 * sizeof(uint32_t), texels ? texels->bindings : 0u});
     const uint32_t push[] = {a.tokens,
                              a.m,
                              a.k,

@@ -18,7 +18,7 @@ namespace vkmoe::vk {
 
 // What a shader's interface looks like to the host: N buffers at set 0, bindings 0..N-1, and a
 // push-constant block of the given size. A binding is a storage buffer unless its bit is set in
-// `texel_bindings`: then it is a uniform texel buffer the stream views as RGBA32F texels
+// `texel_bindings`: then it is a uniform texel buffer the stream views as RGBA32UI texels
 // (read-only; on lavapipe a texel fetch is a vector gather, a storage-buffer read a loop over
 // the lanes).
 struct KernelLayout {

@@ -194,7 +194,7 @@ void Stream::check_texel_binding(const Pipeline& pipeline, uint32_t index,
   const BufferSpan& span = binding.span;
   const std::string what = "kernel " + pipeline.name + ": texel binding " + std::to_string(index);
   if (binding.access != Access::read) throw Error(what + " is read-only (a uniform texel buffer)");
-  constexpr VkDeviceSize kTexelBytes = 16;  // RGBA32F
+  constexpr VkDeviceSize kTexelBytes = 16;  // RGBA32UI
   if (span.size % kTexelBytes) {
     throw Error(what + " spans " + std::to_string(span.size) +
                 " bytes, not a whole number of 16-byte texels");
@@ -314,7 +314,7 @@ void Stream::dispatch(const Pipeline& pipeline, std::span<const Binding> binding
       // The view lives until the commands that read it have run (finish()).
       VkBufferViewCreateInfo view{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
       view.buffer = span.buffer;
-      view.format = VK_FORMAT_R32G32B32A32_SFLOAT;
+      view.format = VK_FORMAT_R32G32B32A32_UINT;  // raw bits: shaders convert
       view.offset = span.offset;
       view.range = span.size;
       check(fn.vkCreateBufferView(context_.device().handle(), &view, nullptr, &views[b]),

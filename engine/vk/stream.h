@@ -77,7 +77,7 @@ class Stream {
   void record_barrier();
   VkDeviceSize reserve_ring(VkDeviceSize bytes);
   VkDescriptorSet allocate_set(VkDescriptorSetLayout layout);
-  // Throws Error unless `binding` is read-only and can be viewed as RGBA32F texels (size,
+  // Throws Error unless `binding` is read-only and can be viewed as RGBA32UI texels (size,
   // count, offset alignment).
   void check_texel_binding(const Pipeline& pipeline, uint32_t index, const Binding& binding) const;
   void destroy_buffer_views();
