@@ -141,13 +141,13 @@ void gemm(vk::Stream& stream, const GemmArgs& args) {
       const vk::BufferSpan w_rows =
           a.w.sub(m0 * w_row_bytes, dtype_matrix_bytes(a.w_type, mc, a.k, a.w_stride));
       const std::optional<GemmTexels> texels =
-          shuffle && t.x_texels ? gemm_texels(context, x_rows, a.x_stride, w_rows, a.w_type,
-                                              a.w_stride)
-                                : std::nullopt;
+          shuffle && t.x_texels
+              ? gemm_texels(context, x_rows, a.x_stride, w_rows, a.w_type, a.w_stride)
+              : std::nullopt;
       const AlignedBinding bx = texels ? texels->x : align_binding(context, x_rows, 4);
-      const AlignedBinding bw =
-          texels && texels->w ? *texels->w
-                              : align_binding(context, w_rows, dtype_binding_unit(a.w_type));
+      const AlignedBinding bw = texels && texels->w
+                                    ? *texels->w
+                                    : align_binding(context, w_rows, dtype_binding_unit(a.w_type));
       const AlignedBinding by = align_binding(
           context,
           a.y.sub((n0 * a.y_stride + m0) * 4, dtype_matrix_bytes(DType::f32, nc, mc, a.y_stride)),
