@@ -9,9 +9,9 @@
 // invocations, so each load feeds SG * RN * TM / (RN + TM) FMAs. With VECTOR = 1 (rows of X
 // start on a multiple of 4 elements and rows of plain-type W on a multiple of 8; quantised rows
 // are whole blocks; the launcher checks)
-// each load brings 8 consecutive k at once. On lavapipe (8 lanes of AVX2) TM = 4, RN = 8
-// measured best: the 256 accumulators per invocation live in memory, so the vector path
-// runs the 8 FMAs of one accumulator back to back.
+// each load brings 8 consecutive k at once. On lavapipe (8 lanes of AVX2) RN = 8 with TM = 4
+// (storage reads) or TM = 8 (the texel variants) measured best: the 256 or 512 accumulators per
+// invocation live in memory, so the vector path runs the 8 FMAs of one accumulator back to back.
 //
 // With EXPERTS defined: the expert-batched GEMM of a MoE layer, as described in gemm.comp.
 //
