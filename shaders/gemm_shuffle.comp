@@ -3,8 +3,9 @@
 // cost more than they save (CPU devices such as lavapipe: an invocation is a SIMD lane, and
 // every load whose address differs per lane is a loop over the lanes).
 //
-// A workgroup is one subgroup of SG invocations and computes an (SG * RN) x (SG * TM) tile,
-// no shared memory. Each step over k, invocation i loads its own RN rows of X and TM rows of
+// A workgroup is one subgroup of SG invocations and computes (SG * RN) x (SG * TM) tiles,
+// no shared memory: one tile where the grid covers the product, every grid-th tile where it does
+// not (the expert GEMM). The tile code is gemm_shuffle_tile.glsl. Each step over k, invocation i loads its own RN rows of X and TM rows of
 // W (rows n0 + i + q*SG, m0 + i + j*SG); subgroupShuffle then hands every X value to all
 // invocations, so each load feeds SG * RN * TM / (RN + TM) FMAs. With VECTOR = 1 (rows of X
 // start on a multiple of 4 elements and rows of plain-type W on a multiple of 8; quantised rows
@@ -85,142 +86,53 @@ layout(std430, set = 0, binding = 4) readonly buffer Lists { uint lists[]; };
 // acc[row * TM + j]: row of the tile, column lane + j * SG (transposed: lane * TM + j).
 float acc[TILE_ROWS * TM];
 
-// One k step (the scalar path): every invocation's X values go to all invocations.
-void accumulate(const float x_mine[RN], const float w_mine[TM]) {
-  [[unroll]] for (uint q = 0; q < RN; ++q) {
-    [[unroll]] for (uint r = 0; r < SG; ++r) {
-      const float xv = subgroupShuffle(x_mine[q], r);
-      [[unroll]] for (uint j = 0; j < TM; ++j) {
-        acc[(q * SG + r) * TM + j] = fma(xv, w_mine[j], acc[(q * SG + r) * TM + j]);
-      }
-    }
-  }
-}
+#ifdef EXPERTS
+uint list_base;  // the expert's routing list
+#endif
+
+#define TILE_RN RN
+#define MULTIPLY_TILE multiply_tile
+#define ACCUMULATE accumulate
+#include "gemm_shuffle_tile.glsl"
+#ifdef EXPERTS
+// An expert's last tile, where at most HALF_RN * SG of its rows are left: with about as many rows
+// per expert as one tile, a full tile there would spend up to half its work on absent rows.
+const uint HALF_RN = (RN + 1) / 2;
+#undef TILE_RN
+#undef MULTIPLY_TILE
+#undef ACCUMULATE
+#define TILE_RN HALF_RN
+#define MULTIPLY_TILE multiply_half_tile
+#define ACCUMULATE accumulate_half
+#include "gemm_shuffle_tile.glsl"
+#endif
 
 void main() {
-  const uint lane = gl_LocalInvocationID.x;
-  const uint m0 = gl_WorkGroupID.x * SG * TM;
-  const uint n0 = gl_WorkGroupID.y * TILE_ROWS;
 #ifdef EXPERTS
   const uint expert = p.expert_first + gl_WorkGroupID.z;
   const uint n_rows = counts[expert];
-  const uint list_base = expert * p.list_stride;
-  const uint w_origin = gl_WorkGroupID.z * p.w_expert_stride;  // counted from weight_base
-  if (n0 >= n_rows) return;  // the whole workgroup (one subgroup)
+  list_base = expert * p.list_stride;
+  const uint w_origin = gl_WorkGroupID.z * p.w_expert_stride;
 #else
   const uint n_rows = p.n;
   const uint w_origin = 0;
 #endif
   weight_base = p.w_first;
-  // Rows past n or m read the last row (no branches around loads) and are not stored.
-  uint x_row[RN];
-  [[unroll]] for (uint q = 0; q < RN; ++q) {
-    x_row[q] = p.x_first + X_ROW(min(n0 + lane + q * SG, n_rows - 1)) * p.x_stride;
-  }
-  [[unroll]] for (uint i = 0; i < TILE_ROWS * TM; ++i) acc[i] = 0.0;
-
-#ifdef WEIGHT_TRANSPOSED
-  // Columns past m read the last column; with VECTOR (m a multiple of 8) a group of 8 lies
-  // wholly inside or wholly past m, and groups past it read the last group.
-  const uint column = m0 + lane * TM;
-  uint scalar_from = 0;
-  if (VECTOR == 1) {
-    const uint groups = p.k / 8;
-    for (uint g = 0; g < groups; ++g) {
-      // X rows at k = 8g .. 8g+7, and this invocation's TM columns of W's rows 8g .. 8g+7 (the
-      // groups of 8 past m read the last group).
-      vec4 x_lo[RN], x_hi[RN], w[8][TM / 4];
-      [[unroll]] for (uint q = 0; q < RN; ++q) {
-        x_lo[q] = X_VECTOR(x_row[q] / 4 + 2 * g);
-        x_hi[q] = X_VECTOR(x_row[q] / 4 + 2 * g + 1);
+  // The grid may cover fewer tiles than the product (the expert GEMM's launcher sizes it for an
+  // expert's mean count and a few workgroups per core, as on lavapipe each workgroup costs about
+  // 2 us even when it exits at once): a workgroup takes every grid-th tile in both directions.
+  const uint tile_columns = SG * TM;
+  for (uint m0 = gl_WorkGroupID.x * tile_columns; m0 < p.m;
+       m0 += gl_NumWorkGroups.x * tile_columns) {
+    for (uint n0 = gl_WorkGroupID.y * TILE_ROWS; n0 < n_rows;
+         n0 += gl_NumWorkGroups.y * TILE_ROWS) {
+#ifdef EXPERTS
+      if (RN > 1 && n_rows - n0 <= HALF_RN * SG) {
+        multiply_half_tile(n0, m0, n_rows, w_origin);
+        continue;
       }
-      [[unroll]] for (uint kk = 0; kk < 8; ++kk) {
-        const uint row = w_origin + (8 * g + kk) * p.w_stride;
-        [[unroll]] for (uint t = 0; t < TM / 8; ++t) {
-          load_weights8((row + min(column + 8 * t, p.m - 8)) / 8, w[kk][2 * t], w[kk][2 * t + 1]);
-        }
-      }
-      [[unroll]] for (uint q = 0; q < RN; ++q) {
-        [[unroll]] for (uint r = 0; r < SG; ++r) {
-          float xr[8];  // row q * SG + r of the tile, 8 values of k
-          [[unroll]] for (uint c = 0; c < 4; ++c) {
-            xr[c] = subgroupShuffle(x_lo[q][c], r);
-            xr[c + 4] = subgroupShuffle(x_hi[q][c], r);
-          }
-          [[unroll]] for (uint j = 0; j < TM; ++j) {
-            float a = acc[(q * SG + r) * TM + j];
-            [[unroll]] for (uint kk = 0; kk < 8; ++kk) a = fma(xr[kk], w[kk][j / 4][j % 4], a);
-            acc[(q * SG + r) * TM + j] = a;
-          }
-        }
-      }
-    }
-    scalar_from = groups * 8;
-  }
-  for (uint kk = scalar_from; kk < p.k; ++kk) {
-    float x_mine[RN], w_mine[TM];
-    [[unroll]] for (uint q = 0; q < RN; ++q) x_mine[q] = X_VALUE(x_row[q] + kk);
-    [[unroll]] for (uint j = 0; j < TM; ++j) {
-      w_mine[j] = load_weight(w_origin + kk * p.w_stride + min(column + j, p.m - 1));
-    }
-    accumulate(x_mine, w_mine);
-  }
-#else
-  uint w_row[TM];
-  [[unroll]] for (uint j = 0; j < TM; ++j) {
-    w_row[j] = w_origin + min(m0 + lane + j * SG, p.m - 1) * p.w_stride;
-  }
-  uint scalar_from = 0;
-  if (VECTOR == 1) {
-    const uint groups = p.k / 8;
-    for (uint g = 0; g < groups; ++g) {
-      vec4 x_lo[RN], x_hi[RN], w_lo[TM], w_hi[TM];
-      [[unroll]] for (uint q = 0; q < RN; ++q) {
-        x_lo[q] = X_VECTOR(x_row[q] / 4 + 2 * g);
-        x_hi[q] = X_VECTOR(x_row[q] / 4 + 2 * g + 1);
-      }
-      [[unroll]] for (uint j = 0; j < TM; ++j) load_weights8(w_row[j] / 8 + g, w_lo[j], w_hi[j]);
-      // For each output, its 8 FMAs in a row: the accumulator is read and written once per
-      // 8 k rather than once per k (the tile has more accumulators than the CPU registers).
-      [[unroll]] for (uint q = 0; q < RN; ++q) {
-        [[unroll]] for (uint r = 0; r < SG; ++r) {
-          vec4 xr_lo, xr_hi;  // row q * SG + r of the tile, 8 values of k
-          [[unroll]] for (uint c = 0; c < 4; ++c) {
-            xr_lo[c] = subgroupShuffle(x_lo[q][c], r);
-            xr_hi[c] = subgroupShuffle(x_hi[q][c], r);
-          }
-          [[unroll]] for (uint j = 0; j < TM; ++j) {
-            float a = acc[(q * SG + r) * TM + j];
-            [[unroll]] for (uint c = 0; c < 4; ++c) a = fma(xr_lo[c], w_lo[j][c], a);
-            [[unroll]] for (uint c = 0; c < 4; ++c) a = fma(xr_hi[c], w_hi[j][c], a);
-            acc[(q * SG + r) * TM + j] = a;
-          }
-        }
-      }
-    }
-    scalar_from = groups * 8;
-  }
-  for (uint kk = scalar_from; kk < p.k; ++kk) {
-    float x_mine[RN], w_mine[TM];
-    [[unroll]] for (uint q = 0; q < RN; ++q) x_mine[q] = X_VALUE(x_row[q] + kk);
-    [[unroll]] for (uint j = 0; j < TM; ++j) w_mine[j] = load_weight(w_row[j] + kk);
-    accumulate(x_mine, w_mine);
-  }
 #endif
-
-  [[unroll]] for (uint row = 0; row < TILE_ROWS; ++row) {
-    const uint gn = n0 + row;
-    if (gn >= n_rows) break;
-    [[unroll]] for (uint j = 0; j < TM; ++j) {
-#ifdef WEIGHT_TRANSPOSED
-      const uint gm = column + j;
-      if (gm >= p.m) continue;
-      const uint at = p.y_first + Y_ROW(gn) * p.y_stride + gm;
-      y[at] = p.accumulate != 0 ? y[at] + acc[row * TM + j] : acc[row * TM + j];
-#else
-      const uint gm = m0 + lane + j * SG;
-      if (gm < p.m) y[p.y_first + Y_ROW(gn) * p.y_stride + gm] = acc[row * TM + j];
-#endif
+      multiply_tile(n0, m0, n_rows, w_origin);
     }
   }
 }

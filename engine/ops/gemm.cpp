@@ -85,6 +85,21 @@ GemmTiles fit_tile_rows(GemmTiles t, uint64_t rows) {
   return t;
 }
 
+vk::WorkGroups expert_gemm_grid(const GemmTiles& t, uint32_t columns, uint32_t tokens,
+                                uint64_t entries, uint32_t experts, uint32_t group) {
+  const uint64_t tile_rows = uint64_t{t.wg_n} * t.tn, tile_columns = uint64_t{t.wg_m} * t.tm;
+  const uint64_t row_tiles = (tokens + tile_rows - 1) / tile_rows;
+  const uint64_t column_tiles = (columns + tile_columns - 1) / tile_columns;
+  if (t.kernel != GemmKernel::shuffle) {
+    return {static_cast<uint32_t>(column_tiles), static_cast<uint32_t>(row_tiles), group};
+  }
+  const uint64_t mean_tiles = (entries + experts * tile_rows - 1) / (experts * tile_rows);
+  const uint64_t rows = std::clamp<uint64_t>(mean_tiles, 1, row_tiles);
+  const uint64_t wanted = (uint64_t{t.workgroups} + rows * group - 1) / (rows * group);
+  return {static_cast<uint32_t>(std::clamp<uint64_t>(wanted, 1, column_tiles)),
+          static_cast<uint32_t>(rows), group};
+}
+
 std::optional<GemmTexels> gemm_texels(const vk::Context& context, vk::BufferSpan x,
                                       uint32_t x_stride, vk::BufferSpan w, DType w_type,
                                       uint32_t w_stride) {

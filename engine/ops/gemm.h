@@ -30,6 +30,9 @@ struct GemmTiles {
   // shuffle: read X, and W of plain types, as RGBA32UI texels where texel_binding (launch.h)
   // allows it (CPU devices; 1.2-1.4x on lavapipe). false: storage reads (tests compare the two).
   bool x_texels = true;
+  // shuffle, expert-batched: about how many workgroups the grid holds (expert_gemm_grid); each
+  // loops over the tiles the grid leaves over. Tests use 1: one workgroup per expert takes all.
+  uint32_t workgroups = 64;
 };
 
 // Tiles that work on every device the engine supports (subgroups 8..64, 32 KiB shared memory).
@@ -42,6 +45,14 @@ void check_gemm_tiles(const vk::DeviceInfo& device, const GemmTiles& tiles);
 // expert's expected share of them): a taller tile computes clamped copies of its last row.
 // Powers of two keep the pipelines few. Tiled tiles come back unchanged.
 GemmTiles fit_tile_rows(GemmTiles tiles, uint64_t rows);
+// The grid of an expert-batched GEMM over `columns` outputs with `tiles` (after fit_tile_rows),
+// for `group` experts of the layer's `experts`. A tiled workgroup takes one tile: the grid covers
+// every column and every token. A shuffle workgroup loops over column tiles and over its
+// expert's row tiles, so its grid covers the mean count and only as many column tiles as keep
+// `tiles.workgroups` workgroups busy: on a CPU device every workgroup costs about 2 us even when it
+// exits at once, which was a quarter of the expert GEMM at 128 tokens with one workgroup per tile.
+vk::WorkGroups expert_gemm_grid(const GemmTiles& tiles, uint32_t columns, uint32_t tokens,
+                                uint64_t entries, uint32_t experts, uint32_t group);
 
 // The bindings of the shuffle kernel's *_texels variants: X (f32 rows x_stride apart) always, W
 // too for the plain types (quantised W stays a storage buffer). nullopt unless every one of them

@@ -159,7 +159,6 @@ void moe_linear_backward(vk::Stream& stream, const MoeLinearBackwardArgs& a) {
     throw Error(what +
                 ": counts or lists are smaller than the shape needs, or larger than one binding");
   }
-  const uint32_t tile_m = t.wg_m * t.tm, tile_n = t.wg_n * t.tn;
   const std::string label = "moe_gemm_transposed_" + std::string(dtype_name(a.w_type));
 
   const AlignedBinding bdy = align_binding(context, a.dy.sub(0, entries * a.out * 4), 4);
@@ -200,8 +199,7 @@ void moe_linear_backward(vk::Stream& stream, const MoeLinearBackwardArgs& a) {
         {bx.span, a.accumulate ? vk::Access::read_write : vk::Access::write},
         {bc.span, vk::Access::read},
         {bl.span, vk::Access::read}};
-    const vk::WorkGroups groups{(a.in + tile_m - 1) / tile_m, (a.tokens + tile_n - 1) / tile_n,
-                                group};
+    const vk::WorkGroups groups = expert_gemm_grid(t, a.in, a.tokens, entries, a.experts, group);
     const double share = double(group) / a.experts;
     const double flops = 2.0 * double(entries) * a.out * a.in * share;
     const double bytes = double(group) * double(expert_bytes) +

@@ -38,7 +38,6 @@ void moe_gemm(vk::Stream& stream, const MoeGemmArgs& a) {
   // Tiles about as tall as an expert's share of the entries; tiles past an expert's count exit
   // at once.
   t = fit_tile_rows(t, (entries + a.experts - 1) / a.experts);
-  const uint32_t tile_m = t.wg_m * t.tm, tile_n = t.wg_n * t.tn;
   const std::string label = "moe_gemm_" + std::string(dtype_name(a.w_type));
   const std::string variant =
       shuffle ? "moe_gemm_shuffle_" + std::string(dtype_name(a.w_type)) : label;
@@ -89,8 +88,7 @@ void moe_gemm(vk::Stream& stream, const MoeGemmArgs& a) {
                                     {by.span, vk::Access::write},
                                     {bc.span, vk::Access::read},
                                     {bl.span, vk::Access::read}};
-    const vk::WorkGroups groups{(a.m + tile_m - 1) / tile_m, (a.tokens + tile_n - 1) / tile_n,
-                                group};
+    const vk::WorkGroups groups = expert_gemm_grid(t, a.m, a.tokens, entries, a.experts, group);
     // Every entry is computed once: entries * m * k multiply-adds over the whole layer.
     const double share = double(group) / a.experts;
     const double flops = 2.0 * double(entries) * a.m * a.k * share;

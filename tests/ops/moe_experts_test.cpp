@@ -21,9 +21,11 @@ namespace {
 
 // Which kernel computes the expert products: moe_gemm with the device's default tiles, with
 // the portable tiled kernel, with the default tiles but X always read from storage buffers
-// (`gemm_storage`; the default reads X as texels on CPU devices), or moe_gemv (the decode path;
-// the baseline GEMV configuration with `gemv_baseline`).
-enum class ExpertKernel { gemm, gemm_tiled, gemv, gemv_baseline, gemm_storage };
+// (`gemm_storage`; the default reads X as texels on CPU devices), with the default tiles but one
+// workgroup per expert that loops over all its tiles (`gemm_one_workgroup`; the default grid
+// has a few workgroups per core), or moe_gemv (the decode path; the baseline GEMV configuration
+// with `gemv_baseline`).
+enum class ExpertKernel { gemm, gemm_tiled, gemv, gemv_baseline, gemm_storage, gemm_one_workgroup };
 
 struct ExpertsCase {
   uint32_t tokens, experts, top_k, hidden, inner;
@@ -148,6 +150,10 @@ void MoeExpertsFixture::check(const ExpertsCase& c) {
     tiles = ops::default_gemm_tiles(context().info());
     tiles->x_texels = false;
   }
+  if (c.kernel == ExpertKernel::gemm_one_workgroup) {
+    tiles = ops::default_gemm_tiles(context().info());
+    tiles->workgroups = 1;
+  }
   std::optional<ops::GemvConfig> gemv_config;
   if (c.kernel == ExpertKernel::gemv_baseline) gemv_config = ops::baseline_gemv_config();
   if (c.kernel == ExpertKernel::gemv) {
@@ -184,7 +190,7 @@ void MoeExpertsFixture::check(const ExpertsCase& c) {
 
 std::string experts_case_name(const ::testing::TestParamInfo<ExpertsCase>& test) {
   const ExpertsCase& c = test.param;
-  const char* kernel[] = {"", "_tiled", "_gemv", "_gemv_baseline", "_storage"};
+  const char* kernel[] = {"", "_tiled", "_gemv", "_gemv_baseline", "_storage", "_one_workgroup"};
   return "t" + std::to_string(c.tokens) + "_e" + std::to_string(c.experts) + "_k" +
          std::to_string(c.top_k) + "_h" + std::to_string(c.hidden) + "_i" +
          std::to_string(c.inner) + "_" + std::string(ops::dtype_name(c.type)) +
@@ -219,6 +225,12 @@ INSTANTIATE_TEST_SUITE_P(
         ExpertsCase{45, 6, 3, 40, 24, ops::DType::f32, ExpertKernel::gemm, false, true},
         ExpertsCase{7, 6, 2, 32, 32, ops::DType::q8_0, ExpertKernel::gemm, true, true},
         ExpertsCase{30, 8, 2, 64, 32, ops::DType::f32, ExpertKernel::gemm_tiled, false, true},
+        // One workgroup per expert on the shuffle kernel: it walks 3 column tiles of the down
+        // product (hidden 136 = 64 + 64 + 8) and 2 of gate and up (inner 72), expert 0's
+        // 45 rows as a full tile and a shorter last one, and the other experts' few rows.
+        ExpertsCase{45, 6, 3, 136, 72, ops::DType::f16, ExpertKernel::gemm_one_workgroup, false,
+                    true},
+        ExpertsCase{64, 8, 2, 96, 32, ops::DType::q8_0, ExpertKernel::gemm_one_workgroup},
         // The decode path: one token, a few tokens, odd sizes (scalar loads),
         // top-1, top-k = all, every dtype, and the baseline GEMV configuration.
         ExpertsCase{1, 8, 2, 64, 32, ops::DType::f32, ExpertKernel::gemv},
