@@ -37,13 +37,13 @@ const uint TILE_J = SG * TJ;
 const uint ROW_READS = (STEP + SG - 1) / SG;  // reads of the row list per trip
 
 #ifdef X_TEXELS
-// X as a uniform texel buffer of RGBA32UI texels (4 consecutive floats per texel, their bits
-// unchanged: no format conversion can flush or canonicalise a value). On lavapipe
-// a texel fetch is a vector gather, where a storage-buffer read is a loop over the lanes (1.3x
-// the rate of the whole kernel). Only the 16-byte path exists (VECTOR must be 1).
-layout(set = 0, binding = 0) uniform usamplerBuffer x_texels;
-#define X_VECTOR(i) uintBitsToFloat(texelFetch(x_texels, int(i)))
-#define X_VALUE(i) uintBitsToFloat(texelFetch(x_texels, int((i) / 4))[(i) % 4])
+// X as a read-only storage texel buffer of RGBA32UI texels (4 consecutive floats per texel, their
+// bits unchanged: no format conversion can flush or canonicalise a value). On lavapipe an
+// imageLoad is inline code, where a storage-buffer read is a loop over the lanes and a uniform
+// texel fetch a call into a sampling function. Only the 16-byte path exists (VECTOR must be 1).
+layout(set = 0, binding = 0, rgba32ui) readonly uniform uimageBuffer x_texels;
+#define X_VECTOR(i) uintBitsToFloat(imageLoad(x_texels, int(i)))
+#define X_VALUE(i) uintBitsToFloat(imageLoad(x_texels, int((i) / 4))[(i) % 4])
 #else
 layout(std430, set = 0, binding = 0) readonly buffer Input { float x[]; };
 layout(std430, set = 0, binding = 0) readonly buffer InputVectors { vec4 x_vectors[]; };

@@ -40,12 +40,12 @@ layout(constant_id = 3) const uint VECTOR = 0;  // 1: 16-byte loads (aligned row
 const uint TILE_ROWS = SG * RN;
 
 #ifdef X_TEXELS
-// X as a uniform texel buffer of RGBA32UI texels (4 consecutive floats per texel, bits
-// unchanged): on lavapipe a
-// texel fetch is a vector gather where a storage read is a loop over the lanes.
-layout(set = 0, binding = 0) uniform usamplerBuffer x_texels;
-#define X_VECTOR(i) uintBitsToFloat(texelFetch(x_texels, int(i)))
-#define X_VALUE(i) uintBitsToFloat(texelFetch(x_texels, int((i) / 4))[(i) % 4])
+// X as a read-only storage texel buffer of RGBA32UI texels (4 consecutive floats per texel, bits
+// unchanged): on lavapipe an imageLoad is inline code where a storage read is a loop over the
+// lanes (and a uniform texel fetch a call into a sampling function).
+layout(set = 0, binding = 0, rgba32ui) readonly uniform uimageBuffer x_texels;
+#define X_VECTOR(i) uintBitsToFloat(imageLoad(x_texels, int(i)))
+#define X_VALUE(i) uintBitsToFloat(imageLoad(x_texels, int((i) / 4))[(i) % 4])
 #else
 layout(std430, set = 0, binding = 0) readonly buffer Input { float x[]; };
 layout(std430, set = 0, binding = 0) readonly buffer InputVectors { vec4 x_vectors[]; };

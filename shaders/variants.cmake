@@ -48,7 +48,7 @@ vkmoe_shader(attention_prefill attention_prefill.comp)
 vkmoe_shader(attention_decode attention_decode.comp)
 vkmoe_shader(attention_combine attention_combine.comp)
 # The shuffle GEMM per weight type, dense and expert-batched, each also as *_texels: X, and W of
-# the plain types, read as uniform texel buffers (CPU devices; engine/ops/gemm.h gemm_texels).
+# the plain types, read as storage texel buffers (CPU devices; engine/ops/gemm.h gemm_texels).
 foreach(type f32 f16 bf16 q8_0 q4_0 q4_k)
   string(TOUPPER ${type} upper)
   set(texels X_TEXELS=1)

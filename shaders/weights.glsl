@@ -27,19 +27,19 @@
 uint weight_base;  // set by main(): the binding's first element (plain) or word (quants)
 
 #if defined(WEIGHT_TEXELS)
-// Plain types only: the weights as a uniform texel buffer of RGBA32UI texels (16 bytes each,
-// bits unchanged), for CPU devices, where a texel fetch is a vector gather and a storage read a
+// Plain types only: the weights as a read-only storage texel buffer of RGBA32UI texels (16 bytes
+// each, bits unchanged), for CPU devices, where an imageLoad is inline code and a storage read a
 // loop over the lanes. weight_base is a multiple of 16 bytes here (the launcher checks).
-layout(set = 0, binding = WEIGHT_BINDING) uniform usamplerBuffer weight_texels;
+layout(set = 0, binding = WEIGHT_BINDING, rgba32ui) readonly uniform uimageBuffer weight_texels;
 #endif
 #if defined(WEIGHT_F32) && defined(WEIGHT_TEXELS)
 float load_weight(uint i) {
   const uint e = weight_base + i;
-  return uintBitsToFloat(texelFetch(weight_texels, int(e / 4))[e % 4]);
+  return uintBitsToFloat(imageLoad(weight_texels, int(e / 4))[e % 4]);
 }
 void load_weights8(uint g, out vec4 lo, out vec4 hi) {
-  lo = uintBitsToFloat(texelFetch(weight_texels, int(weight_base / 4 + 2 * g)));
-  hi = uintBitsToFloat(texelFetch(weight_texels, int(weight_base / 4 + 2 * g + 1)));
+  lo = uintBitsToFloat(imageLoad(weight_texels, int(weight_base / 4 + 2 * g)));
+  hi = uintBitsToFloat(imageLoad(weight_texels, int(weight_base / 4 + 2 * g + 1)));
 }
 #elif defined(WEIGHT_F32)
 layout(std430, set = 0, binding = WEIGHT_BINDING) readonly buffer Weights { float weights[]; };
@@ -62,10 +62,10 @@ vec2 unpack_pair(uint bits) {
 #if defined(WEIGHT_TEXELS)
 float load_weight(uint i) {
   const uint e = weight_base + i;
-  return unpack_pair(texelFetch(weight_texels, int(e / 8))[(e % 8) / 2])[e % 2];
+  return unpack_pair(imageLoad(weight_texels, int(e / 8))[(e % 8) / 2])[e % 2];
 }
 void load_weights8(uint g, out vec4 lo, out vec4 hi) {
-  const uvec4 bits = texelFetch(weight_texels, int(weight_base / 8 + g));
+  const uvec4 bits = imageLoad(weight_texels, int(weight_base / 8 + g));
   lo = vec4(unpack_pair(bits.x), unpack_pair(bits.y));
   hi = vec4(unpack_pair(bits.z), unpack_pair(bits.w));
 }

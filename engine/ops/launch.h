@@ -27,9 +27,10 @@ struct AlignedBinding {
 AlignedBinding align_binding(const vk::Context& context, vk::BufferSpan span,
                              uint32_t element_bytes);
 
-// `span` bound as a uniform texel buffer of 16-byte RGBA32UI texels
+// `span` bound as a storage texel buffer of 16-byte RGBA32UI texels
 // (vk::KernelLayout::texel_bindings), for the kernels that read their inputs that way on CPU
-// devices, where a texel fetch is a vector gather and a storage read a loop over the SIMD lanes.
+// devices: on lavapipe an imageLoad is inline code reading 16 bytes per lane, where a storage
+// read is a loop over the SIMD lanes and a uniform texel fetch a call into a sampling function.
 // nullopt where that does not apply: not a CPU device, `span` not starting and ending on whole
 // texels of its texel-aligned view, or a view larger than the device allows. `first_element`
 // counts units of `element_bytes`; rows on whole texels are the caller's check.

@@ -11,9 +11,9 @@ namespace vkmoe::vk {
 
 namespace {
 
-// Uniform texel buffer: kernels may read a buffer as RGBA32UI texels (KernelLayout).
+// Storage texel buffer: kernels may read a buffer as RGBA32UI texels (KernelLayout).
 constexpr VkBufferUsageFlags kBufferUsage =
-    VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
+    VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT |
     VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
 
 VkDeviceSize align_up(VkDeviceSize value, VkDeviceSize alignment) {

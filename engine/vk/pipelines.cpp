@@ -94,7 +94,7 @@ VkDescriptorSetLayout PipelineRegistry::set_layout_for(const KernelLayout& kerne
   for (uint32_t b = 0; b < storage_buffers; ++b) {
     bindings[b].binding = b;
     bindings[b].descriptorType = (kernel.texel_bindings >> b) & 1u
-                                     ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
+                                     ? VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER
                                      : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
     bindings[b].descriptorCount = 1;
     bindings[b].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;

@@ -18,13 +18,12 @@ namespace vkmoe::vk {
 
 // What a shader's interface looks like to the host: N buffers at set 0, bindings 0..N-1, and a
 // push-constant block of the given size. A binding is a storage buffer unless its bit is set in
-// `texel_bindings`: then it is a uniform texel buffer the stream views as RGBA32UI texels
-// (read-only; on lavapipe a texel fetch is a vector gather, a storage-buffer read a loop over
-// the lanes).
+// `texel_bindings`: then it is a read-only storage texel buffer the stream views as RGBA32UI
+// texels (on lavapipe an imageLoad is inline code, a storage-buffer read a loop over the lanes).
 struct KernelLayout {
   uint32_t storage_buffers = 0;  // all bindings, texel buffers included
   uint32_t push_constant_bytes = 0;
-  uint32_t texel_bindings = 0;  // bit b: binding b is a uniform texel buffer
+  uint32_t texel_bindings = 0;  // bit b: binding b is a storage texel buffer
 };
 
 struct Pipeline {

@@ -193,7 +193,7 @@ void Stream::check_texel_binding(const Pipeline& pipeline, uint32_t index,
   const DeviceInfo& info = context_.info();
   const BufferSpan& span = binding.span;
   const std::string what = "kernel " + pipeline.name + ": texel binding " + std::to_string(index);
-  if (binding.access != Access::read) throw Error(what + " is read-only (a uniform texel buffer)");
+  if (binding.access != Access::read) throw Error(what + " is read-only (a texel binding)");
   constexpr VkDeviceSize kTexelBytes = 16;  // RGBA32UI
   if (span.size % kTexelBytes) {
     throw Error(what + " spans " + std::to_string(span.size) +
@@ -223,7 +223,7 @@ VkDescriptorSet Stream::allocate_set(VkDescriptorSetLayout layout) {
     if (current_pool_ == descriptor_pools_.size()) {
       const VkDescriptorPoolSize sizes[] = {
           {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kSetsPerPool * kBuffersPerSet},
-          {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, kSetsPerPool * kBuffersPerSet}};
+          {VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER, kSetsPerPool * kBuffersPerSet}};
       VkDescriptorPoolCreateInfo info{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
       info.maxSets = kSetsPerPool;
       info.poolSizeCount = 2;
@@ -320,7 +320,7 @@ void Stream::dispatch(const Pipeline& pipeline, std::span<const Binding> binding
       check(fn.vkCreateBufferView(context_.device().handle(), &view, nullptr, &views[b]),
             "vkCreateBufferView");
       buffer_views_.push_back(views[b]);
-      writes[b].descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+      writes[b].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER;
       writes[b].pTexelBufferView = &views[b];
     } else {
       buffer_infos[b] = {span.buffer, span.offset, span.size};

@@ -96,7 +96,7 @@ TEST_F(StreamTest, MisalignedBindingIsRefused) {
                Error);
 }
 
-// A uniform texel buffer binding (KernelLayout::texel_bindings) is viewed as RGBA32F texels: it
+// A texel binding (KernelLayout::texel_bindings) is a storage texel buffer viewed as RGBA32UI: it
 // must be read-only and whole texels; a valid one runs, and its view is released at finish().
 TEST_F(StreamTest, TexelBindingsAreCheckedAndViewed) {
   const uint32_t sg = context().info().subgroup_size;
