@@ -29,10 +29,12 @@ layout(constant_id = 1) const uint TJ = 4;  // j columns per invocation
 layout(constant_id = 2) const uint RI = 2;  // i values loaded per invocation (SG * RI rows)
 layout(constant_id = 3) const uint VECTOR = 0;  // 1: 16-byte loads (RI, TJ multiples of 4)
 
+// Rows of X per loop trip: STEP FMAs per accumulator load and store. The trip is unrolled into
+// straight-line code of SG * RI * TJ * STEP FMAs per invocation, so on a CPU device the tile and
+// STEP also set the loop's code size (the launcher picks them).
+layout(constant_id = 4) const uint STEP = 8;
+
 const uint TILE_I = SG * RI;
-// Rows of X per loop trip: 8 FMAs per accumulator load and store, as gemm_shuffle.comp's vector
-// path (on lavapipe about 1.4x the rate of 4 rows at the bench shape).
-const uint STEP = 8;
 const uint TILE_J = SG * TJ;
 const uint ROW_READS = (STEP + SG - 1) / SG;  // reads of the row list per trip
 

@@ -12,13 +12,15 @@ namespace vkmoe::ops {
 namespace {
 
 // Tile of shaders/expert_gram.comp: SG·RI rows x SG·TJ columns (multiples of 4 for the 16-byte
-// loads). On CPU devices the loads, not the FMAs, bound the kernel (on lavapipe each is a loop
-// over the lanes, and the kernel without its FMAs takes about as long as with them), so the
-// tile is as large as still compiles in seconds: RI = TJ = 8 gives four 16-byte loads per 512
-// FMAs per invocation per row, 1.3x the rate of TJ = 4. Larger tiles took minutes to compile.
-// Other devices keep the accumulators per invocation at SG·32.
-constexpr uint32_t kRowsPerLane = 8;
-constexpr uint32_t kColumnsPerLaneCpu = 8, kColumnsPerLane = 4;
+// loads), STEP rows of X per loop trip. Other devices keep RI = 8, TJ = 4, STEP = 8.
+// On lavapipe a trip becomes straight-line machine code, about 18 bytes per FMA (multiply, add,
+// a spilled operand). The 64 x 64 tile with 8 rows was 4096 FMAs per invocation per trip: about
+// 100 KiB of code, which the 32 KiB instruction cache could not hold. Its loads, not its
+// arithmetic, limited it. 64 x 32 with 4 rows (1024 FMAs, about 25 KiB) loads more per FMA and
+// still ran 1.15-1.2x as fast (4 experts x 1024 rows: n = 512 18.7 vs 22.5 ms, n = 1024 76.9 vs
+// 89.6 ms). 32 x 64 x 4 and 64 x 32 x 2 came close; 64 x 64 x 2 and 64 x 32 x 8 did not.
+constexpr uint32_t kRowsPerLane = 8, kColumnsPerLane = 4;
+constexpr uint32_t kStepCpu = 4, kStep = 8;
 
 uint64_t x_bytes_of(const ExpertGramArgs& a) {
   const uint32_t stride = a.x_stride ? a.x_stride : a.n;
@@ -79,9 +81,8 @@ void expert_gram(vk::Stream& stream, const ExpertGramArgs& args) {
   const AlignedBinding bc = align_binding(context, a.gram.sub(0, gram_bytes), 4);
   const AlignedBinding bo = align_binding(context, a.offsets.sub(0, offset_bytes), 4);
   const AlignedBinding br = align_binding(context, a.rows.sub(0, row_bytes), 4);
-  const uint32_t columns_per_lane =
-      device.type == VK_PHYSICAL_DEVICE_TYPE_CPU ? kColumnsPerLaneCpu : kColumnsPerLane;
-  const uint32_t tile_i = sg * kRowsPerLane, tile_j = sg * columns_per_lane;
+  const uint32_t step = device.type == VK_PHYSICAL_DEVICE_TYPE_CPU ? kStepCpu : kStep;
+  const uint32_t tile_i = sg * kRowsPerLane, tile_j = sg * kColumnsPerLane;
   const vk::WorkGroups groups{(a.n + tile_j - 1) / tile_j, (a.n + tile_i - 1) / tile_i, a.experts};
   if (groups.x > device.max_workgroup_count[0] || groups.y > device.max_workgroup_count[1] ||
       groups.z > device.max_workgroup_count[2]) {
@@ -91,7 +92,7 @@ void expert_gram(vk::Stream& stream, const ExpertGramArgs& args) {
   if (texels) bx = *texels;
   // 16-byte loads need every row to start on a multiple of 4 elements (texels always do).
   const bool vector = a.n % 4 == 0 && a.x_stride % 4 == 0 && bx.first_element % 4 == 0;
-  const uint32_t specialization[] = {sg, columns_per_lane, kRowsPerLane, vector ? 1u : 0u};
+  const uint32_t specialization[] = {sg, kColumnsPerLane, kRowsPerLane, vector ? 1u : 0u, step};
   const vk::Pipeline& pipeline =
       context.pipelines().get(texels ? "expert_gram_texels" : "expert_gram", specialization,
                               {4, 10 * sizeof(uint32_t), texels ? 1u : 0u});  // binding 0
@@ -99,7 +100,7 @@ void expert_gram(vk::Stream& stream, const ExpertGramArgs& args) {
                                   {bc.span, vk::Access::read_write},
                                   {bo.span, vk::Access::read},
                                   {br.span, vk::Access::read}};
-  // One loop trip per 8 rows; drivers that bound loop iterations get the lists in parts. Every
+  // One loop trip per 4 or 8 rows; drivers that bound loop iterations get the lists in parts. Every
   // expert's matrix is written by the first dispatch, even with no rows.
   const uint32_t per_dispatch = device.max_loop_iterations
                                     ? std::max<uint32_t>(1, device.max_loop_iterations / 2)
