@@ -76,11 +76,12 @@ layout(push_constant) uniform Push {
 #ifdef EXPERTS
 layout(std430, set = 0, binding = 3) readonly buffer Counts { uint counts[]; };
 layout(std430, set = 0, binding = 4) readonly buffer Lists { uint lists[]; };
-#define X_ROW(r) (lists[list_base + (r)] / p.x_row_divisor)
-#define Y_ROW(r) (lists[list_base + (r)])
+// Row r of the product is routing entry ROW_ENTRY(r): X row entry / x_row_divisor, Y row entry.
+#define ROW_ENTRY(r) (lists[list_base + (r)])
+#define X_ROW(entry) ((entry) / p.x_row_divisor)
 #else
-#define X_ROW(r) (r)
-#define Y_ROW(r) (r)
+#define ROW_ENTRY(r) (r)
+#define X_ROW(entry) (entry)
 #endif
 
 // acc[row * TM + j]: row of the tile, column lane + j * SG (transposed: lane * TM + j).
@@ -96,7 +97,9 @@ uint list_base;  // the expert's routing list
 #include "gemm_shuffle_tile.glsl"
 #ifdef EXPERTS
 // An expert's last tile, where at most HALF_RN * SG of its rows are left: with about as many rows
-// per expert as one tile, a full tile there would spend up to half its work on absent rows.
+// per expert as one tile, a full tile there would spend up to half its work on absent rows. (A
+// last tile 1.5 tiles high, fetching the weights once where a full and a half tile fetch them
+// twice, measured slower on lavapipe: a trip of it is more code than the instruction cache holds.)
 const uint HALF_RN = (RN + 1) / 2;
 #undef TILE_RN
 #undef MULTIPLY_TILE

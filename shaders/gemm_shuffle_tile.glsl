@@ -18,10 +18,12 @@ void ACCUMULATE(const float x_mine[TILE_RN], const float w_mine[TM]) {
 // the matrix, counted from weight_base.
 void MULTIPLY_TILE(const uint n0, const uint m0, const uint n_rows, const uint w_origin) {
   const uint lane = gl_LocalInvocationID.x;
-  // Rows past n or m read the last row (no branches around loads) and are not stored.
-  uint x_row[TILE_RN];
+  // Rows past n or m read the last row (no branches around loads) and are not stored. Each
+  // invocation reads the entries of its own rows once; the stores get them by shuffles.
+  uint entry[TILE_RN], x_row[TILE_RN];
   [[unroll]] for (uint q = 0; q < TILE_RN; ++q) {
-    x_row[q] = p.x_first + X_ROW(min(n0 + lane + q * SG, n_rows - 1)) * p.x_stride;
+    entry[q] = ROW_ENTRY(min(n0 + lane + q * SG, n_rows - 1));
+    x_row[q] = p.x_first + X_ROW(entry[q]) * p.x_stride;
   }
   [[unroll]] for (uint i = 0; i < (SG * TILE_RN) * TM; ++i) acc[i] = 0.0;
 
@@ -117,15 +119,20 @@ void MULTIPLY_TILE(const uint n0, const uint m0, const uint n_rows, const uint w
   [[unroll]] for (uint row = 0; row < (SG * TILE_RN); ++row) {
     const uint gn = n0 + row;
     if (gn >= n_rows) break;
+#ifdef EXPERTS
+    const uint y_row = subgroupShuffle(entry[row / SG], row % SG);
+#else
+    const uint y_row = gn;
+#endif
     [[unroll]] for (uint j = 0; j < TM; ++j) {
 #ifdef WEIGHT_TRANSPOSED
       const uint gm = column + j;
       if (gm >= p.m) continue;
-      const uint at = p.y_first + Y_ROW(gn) * p.y_stride + gm;
+      const uint at = p.y_first + y_row * p.y_stride + gm;
       y[at] = p.accumulate != 0 ? y[at] + acc[row * TM + j] : acc[row * TM + j];
 #else
       const uint gm = m0 + lane + j * SG;
-      if (gm < p.m) y[p.y_first + Y_ROW(gn) * p.y_stride + gm] = acc[row * TM + j];
+      if (gm < p.m) y[p.y_first + y_row * p.y_stride + gm] = acc[row * TM + j];
 #endif
     }
   }

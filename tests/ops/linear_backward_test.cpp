@@ -448,14 +448,19 @@ TEST_F(MoeLinearBackwardTest, TiledKernelMatchesPerEntryReference) {
 
 // The shuffle kernel with one workgroup per expert: each walks every column tile of dX (in 136 =
 // 64 + 64 + 8) and every row tile of its expert (41 tokens of top-2 over 5 experts give about 16
-// rows each, tiles of 32 rows with a half-height last tile), on 16-byte and scalar loads.
+// rows each, tiles of 32 rows with a half-height last tile), on 16-byte and scalar loads; and with
+// 16-row tiles (37 tokens: about 15 rows each, so one workgroup row per expert walks them all).
 TEST_F(MoeLinearBackwardTest, OneWorkgroupPerExpertWalksEveryTile) {
   if (backward_kernels(context(), false).size() < 2) GTEST_SKIP() << "no shuffle kernel here";
   ops::GemmTiles t{ops::GemmKernel::shuffle, 8, 1, 8, 32, 0};
   t.workgroups = 1;
+  ops::GemmTiles short_tiles = t;
+  short_tiles.tn = 16;
   for (ops::DType type : {ops::DType::f32, ops::DType::f16}) {
     EXPECT_LE(run_moe({41, 5, 2, 40, 136, type, true, t}), 1e-7) << ops::dtype_name(type);
     EXPECT_LE(run_moe({41, 5, 2, 19, 137, type, false, t}), 1e-7) << ops::dtype_name(type);
+    EXPECT_LE(run_moe({37, 5, 2, 40, 136, type, true, short_tiles}), 1e-7)
+        << ops::dtype_name(type) << ", 16-row tiles";
   }
 }
 

@@ -231,6 +231,12 @@ INSTANTIATE_TEST_SUITE_P(
         ExpertsCase{45, 6, 3, 136, 72, ops::DType::f16, ExpertKernel::gemm_one_workgroup, false,
                     true},
         ExpertsCase{64, 8, 2, 96, 32, ops::DType::q8_0, ExpertKernel::gemm_one_workgroup},
+        // 16-row tiles (about 13 rows per expert): expert 0's 40 rows as two full tiles and a
+        // half one, the others' rows as one or two tiles.
+        ExpertsCase{40, 6, 2, 136, 72, ops::DType::f16, ExpertKernel::gemm_one_workgroup, false,
+                    true},
+        ExpertsCase{40, 6, 2, 64, 32, ops::DType::q8_0, ExpertKernel::gemm_one_workgroup, false,
+                    true},
         // The decode path: one token, a few tokens, odd sizes (scalar loads),
         // top-1, top-k = all, every dtype, and the baseline GEMV configuration.
         ExpertsCase{1, 8, 2, 64, 32, ops::DType::f32, ExpertKernel::gemv},
