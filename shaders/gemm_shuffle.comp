@@ -5,8 +5,9 @@
 //
 // A workgroup is one subgroup of SG invocations and computes (SG * RN) x (SG * TM) tiles,
 // no shared memory: one tile where the grid covers the product, every grid-th tile where it does
-// not (the expert GEMM). The tile code is gemm_shuffle_tile.glsl. Each step over k, invocation i loads its own RN rows of X and TM rows of
-// W (rows n0 + i + q*SG, m0 + i + j*SG); subgroupShuffle then hands every X value to all
+// not (the expert GEMM). The tile code is gemm_shuffle_tile.glsl. Each step over k, invocation
+// i loads its own RN rows of X and TM rows of W (rows n0 + i + q*SG, m0 + i*TM + j, so its
+// outputs in a row of Y are consecutive); subgroupShuffle then hands every X value to all
 // invocations, so each load feeds SG * RN * TM / (RN + TM) FMAs. With VECTOR = 1 (rows of X
 // start on a multiple of 4 elements and rows of plain-type W on a multiple of 8; quantised rows
 // are whole blocks; the launcher checks)
@@ -36,6 +37,10 @@ layout(constant_id = 0) const uint SG = 8;      // workgroup size = the device's
 layout(constant_id = 1) const uint TM = 2;      // W rows (output columns) per invocation
 layout(constant_id = 2) const uint RN = 2;      // X rows per invocation (SG * RN in the tile)
 layout(constant_id = 3) const uint VECTOR = 0;  // 1: 16-byte loads (aligned rows)
+// 1: Y rows start on a multiple of 4 elements and m is a multiple of 4 (TM a multiple of 4): the
+// forward stores 4 columns at once (on lavapipe a store is a loop over the lanes, and one per
+// element made the tile's last part cost as much as a tenth of the expert GEMM).
+layout(constant_id = 4) const uint VECTOR_Y = 0;
 
 const uint TILE_ROWS = SG * RN;
 
@@ -56,6 +61,7 @@ layout(std430, set = 0, binding = 0) readonly buffer InputVectors { vec4 x_vecto
 layout(std430, set = 0, binding = 2) buffer Output { float y[]; };
 #else
 layout(std430, set = 0, binding = 2) writeonly buffer Output { float y[]; };
+layout(std430, set = 0, binding = 2) writeonly buffer OutputVectors { vec4 y_vectors[]; };
 #endif
 
 layout(push_constant) uniform Push {
@@ -84,7 +90,7 @@ layout(std430, set = 0, binding = 4) readonly buffer Lists { uint lists[]; };
 #define X_ROW(entry) (entry)
 #endif
 
-// acc[row * TM + j]: row of the tile, column lane + j * SG (transposed: lane * TM + j).
+// acc[row * TM + j]: row of the tile, column lane * TM + j.
 float acc[TILE_ROWS * TM];
 
 #ifdef EXPERTS

@@ -76,7 +76,7 @@ void MULTIPLY_TILE(const uint n0, const uint m0, const uint n_rows, const uint w
 #else
   uint w_row[TM];
   [[unroll]] for (uint j = 0; j < TM; ++j) {
-    w_row[j] = w_origin + min(m0 + lane + j * SG, p.m - 1) * p.w_stride;
+    w_row[j] = w_origin + min(m0 + lane * TM + j, p.m - 1) * p.w_stride;
   }
   uint scalar_from = 0;
   if (VECTOR == 1) {
@@ -124,16 +124,29 @@ void MULTIPLY_TILE(const uint n0, const uint m0, const uint n_rows, const uint w
 #else
     const uint y_row = gn;
 #endif
-    [[unroll]] for (uint j = 0; j < TM; ++j) {
 #ifdef WEIGHT_TRANSPOSED
+    [[unroll]] for (uint j = 0; j < TM; ++j) {
       const uint gm = column + j;
       if (gm >= p.m) continue;
       const uint at = p.y_first + y_row * p.y_stride + gm;
       y[at] = p.accumulate != 0 ? y[at] + acc[row * TM + j] : acc[row * TM + j];
-#else
-      const uint gm = m0 + lane + j * SG;
-      if (gm < p.m) y[p.y_first + y_row * p.y_stride + gm] = acc[row * TM + j];
-#endif
     }
+#else
+    if (VECTOR_Y == 1) {
+      // A group of 4 columns is wholly inside or wholly past m.
+      [[unroll]] for (uint t = 0; t < TM / 4; ++t) {
+        const uint gm = m0 + lane * TM + 4 * t, a = row * TM + 4 * t;
+        if (gm < p.m) {
+          y_vectors[(p.y_first + y_row * p.y_stride + gm) / 4] =
+              vec4(acc[a], acc[a + 1], acc[a + 2], acc[a + 3]);
+        }
+      }
+    } else {
+      [[unroll]] for (uint j = 0; j < TM; ++j) {
+        const uint gm = m0 + lane * TM + j;
+        if (gm < p.m) y[p.y_first + y_row * p.y_stride + gm] = acc[row * TM + j];
+      }
+    }
+#endif
   }
 }

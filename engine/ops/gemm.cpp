@@ -174,8 +174,12 @@ void gemm(vk::Stream& stream, const GemmArgs& args) {
       // load_weights8 can read.
       const bool vector = bx.first_element % 4 == 0 && a.x_stride % 4 == 0 &&
                           rows_load8(a.w_type, bw.first_element, a.w_stride);
+      // 16-byte stores (shuffle kernel): Y rows on a multiple of 4 elements, m too.
+      const bool vector_y =
+          by.first_element % 4 == 0 && a.y_stride % 4 == 0 && mc % 4 == 0 && t.tm % 4 == 0;
       const std::vector<uint32_t> specialization =
-          shuffle ? std::vector<uint32_t>{t.wg_m, t.tm, t.tn / t.wg_m, vector ? 1u : 0u}
+          shuffle ? std::vector<uint32_t>{t.wg_m, t.tm, t.tn / t.wg_m, vector ? 1u : 0u,
+                                          vector_y ? 1u : 0u}
                   : std::vector<uint32_t>{t.wg_m, t.wg_n, t.tm, t.tn, t.bk};
       const vk::Pipeline& pipeline =
           context.pipelines().get(texels ? variant + "_texels" : variant, specialization,

@@ -64,8 +64,11 @@ void moe_gemm(vk::Stream& stream, const MoeGemmArgs& a) {
                                   : align_binding(context, w_span, dtype_binding_unit(a.w_type));
     const bool vector =
         bx.first_element % 4 == 0 && a.k % 4 == 0 && rows_load8(a.w_type, bw.first_element, a.k);
+    // 16-byte stores (shuffle kernel): Y rows (m elements) on a multiple of 4 elements.
+    const bool vector_y = by.first_element % 4 == 0 && a.m % 4 == 0 && t.tm % 4 == 0;
     const std::vector<uint32_t> specialization =
-        shuffle ? std::vector<uint32_t>{t.wg_m, t.tm, t.tn / t.wg_m, vector ? 1u : 0u}
+        shuffle ? std::vector<uint32_t>{t.wg_m, t.tm, t.tn / t.wg_m, vector ? 1u : 0u,
+                                        vector_y ? 1u : 0u}
                 : std::vector<uint32_t>{t.wg_m, t.wg_n, t.tm, t.tn, t.bk};
     const vk::Pipeline& pipeline =
         context.pipelines().get(texels ? variant + "_texels" : variant, specialization,

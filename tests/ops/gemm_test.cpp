@@ -65,7 +65,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Combine(::testing::Values(ops::DType::f32, ops::DType::f16, ops::DType::bf16),
                        ::testing::Values(Shape{1, 1, 1}, Shape{1, 37, 53}, Shape{3, 5, 7},
                                          Shape{64, 64, 64}, Shape{33, 130, 257},
-                                         Shape{100, 17, 300}, Shape{129, 67, 31})),
+                                         Shape{100, 17, 300}, Shape{129, 67, 31},
+                                         Shape{9, 72, 40})),  // 16-byte stores, part tile
     [](const auto& param_info) {
       const Shape s = std::get<1>(param_info.param);
       return name_of(std::get<0>(param_info.param)) + "_" + std::to_string(s.n) + "x" +
