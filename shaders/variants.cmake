@@ -151,3 +151,13 @@ vkmoe_shader(gemv_f16_f16math gemv.comp DEFINES WEIGHT_F16=1 F16_MATH=1)
 vkmoe_shader(gemv_f16_f16math_subgroup gemv.comp DEFINES WEIGHT_F16=1 F16_MATH=1 SUBGROUP=1)
 vkmoe_shader(moe_gemv_f16_f16math gemv.comp DEFINES WEIGHT_F16=1 F16_MATH=1 EXPERTS=1)
 vkmoe_shader(moe_gemv_f16_f16math_subgroup gemv.comp DEFINES WEIGHT_F16=1 F16_MATH=1 EXPERTS=1 SUBGROUP=1)
+# The forward GEMM, dense and expert-batched, on cooperative matrices (VK_KHR_cooperative_matrix),
+# where the tools know GL_KHR_cooperative_matrix (shaders/CMakeLists.txt).
+if(VKMOE_COOPMAT_SHADERS)
+  foreach(type f32 f16 bf16 q8_0 q4_0 q4_k)
+    string(TOUPPER ${type} upper)
+    vkmoe_shader(gemm_coopmat_${type} gemm_coopmat.comp DEFINES WEIGHT_${upper}=1 COOPMAT)
+    vkmoe_shader(moe_gemm_coopmat_${type} gemm_coopmat.comp DEFINES WEIGHT_${upper}=1 EXPERTS=1
+                 COOPMAT)
+  endforeach()
+endif()

@@ -5,7 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "engine/ops/fast_paths.h"
 #include "engine/vk/error.h"
+#include "engine/vk/shader_registry.h"
 
 namespace vkmoe::ops {
 
@@ -29,17 +31,60 @@ void check_fits(const GemmArgs& a, const char* what, const vk::BufferSpan& span,
   }
 }
 
+bool coopmat_kernels_built() {
+  for (const shaders::ShaderBinary* binary : shaders::all()) {
+    if (std::string_view(binary->name) == "gemm_coopmat_f32") return true;
+  }
+  return false;
+}
+
+// Why the device cannot run cooperative-matrix tiles `t`, or "" when it can.
+std::string coopmat_problem(const vk::DeviceInfo& device, const GemmTiles& t) {
+  if (!coopmat_kernels_built()) {
+    return "this build has no cooperative-matrix kernels (its glslang or spirv-val predates "
+           "GL_KHR_cooperative_matrix; see shaders/CMakeLists.txt)";
+  }
+  if (!device.cooperative_matrix) return "the device lacks VK_KHR_cooperative_matrix";
+  const auto& shapes = device.cooperative_matrix_shapes;
+  if (std::none_of(shapes.begin(), shapes.end(), [&](const vk::CooperativeMatrixShape& s) {
+        return s.m == t.matrix.m && s.n == t.matrix.n && s.k == t.matrix.k;
+      })) {
+    return "the device has no f16 x f16 -> f32 subgroup matrix of " + std::to_string(t.matrix.m) +
+           "x" + std::to_string(t.matrix.n) + "x" + std::to_string(t.matrix.k);
+  }
+  if (!device.shader_float16 || !device.vulkan_memory_model) {
+    return "the device lacks shaderFloat16 or vulkanMemoryModel";
+  }
+  if (!device.fixed_compute_subgroups()) return "the device cannot fix its subgroup size";
+  if (t.bk % t.matrix.k != 0) return "bk must be a multiple of the matrix k";
+  return "";
+}
+
 }  // namespace
 
+uint32_t gemm_tile_rows(const GemmTiles& t) {
+  return t.wg_n * t.tn * (t.kernel == GemmKernel::coopmat ? t.matrix.m : 1);
+}
+
+uint32_t gemm_tile_columns(const GemmTiles& t) {
+  return t.wg_m * t.tm * (t.kernel == GemmKernel::coopmat ? t.matrix.n : 1);
+}
+
 void check_gemm_tiles(const vk::DeviceInfo& device, const GemmTiles& t) {
-  const uint64_t threads = uint64_t{t.wg_m} * t.wg_n;
-  const uint64_t shared = t.kernel == GemmKernel::tiled
-                              ? uint64_t{t.bk} * (t.wg_m * t.tm + 1 + t.wg_n * t.tn + 1) * 4
-                              : 0;
+  const bool coopmat = t.kernel == GemmKernel::coopmat;
+  const uint64_t threads = uint64_t{t.wg_m} * t.wg_n * (coopmat ? device.subgroup_size : 1);
+  uint64_t shared = 0;
+  if (t.kernel == GemmKernel::tiled) {
+    shared = uint64_t{t.bk} * (t.wg_m * t.tm + 1 + t.wg_n * t.tn + 1) * 4;
+  } else if (coopmat) {  // f16 tiles with 8 halves of row padding, f32 staging per subgroup
+    shared = uint64_t{gemm_tile_rows(t) + gemm_tile_columns(t)} * (t.bk + 8) * 2 +
+             uint64_t{t.wg_m} * t.wg_n * t.matrix.m * t.matrix.n * 4;
+  }
   const uint32_t smallest_subgroup =
       device.min_subgroup_size ? device.min_subgroup_size : device.subgroup_size;
   std::string problem;
-  if (threads == 0 || t.tm == 0 || t.tn == 0 || (t.kernel == GemmKernel::tiled && t.bk == 0)) {
+  if (threads == 0 || t.tm == 0 || t.tn == 0 || (t.kernel != GemmKernel::shuffle && t.bk == 0) ||
+      (coopmat && (t.matrix.m == 0 || t.matrix.n == 0 || t.matrix.k == 0))) {
     problem = "every size must be positive";
   } else if (threads > device.max_workgroup_invocations || shared > device.shared_memory_bytes) {
     problem = "needs " + std::to_string(shared) + " bytes of shared memory and " +
@@ -51,12 +96,17 @@ void check_gemm_tiles(const vk::DeviceInfo& device, const GemmTiles& t) {
               t.tn % t.wg_m != 0)) {
     problem = "the shuffle kernel needs subgroup shuffle, wg_n = 1, wg_m <= the subgroup size " +
               std::to_string(smallest_subgroup) + " and tn a multiple of wg_m";
+  } else if (coopmat) {
+    problem = coopmat_problem(device, t);
   }
   if (!problem.empty()) {
-    throw Error(std::string("gemm: ") + (t.kernel == GemmKernel::tiled ? "tiled" : "shuffle") +
-                " tiles of " + std::to_string(t.wg_m) + "x" + std::to_string(t.wg_n) +
-                " invocations, " + std::to_string(t.tn) + "x" + std::to_string(t.tm) +
-                " outputs each, bk " + std::to_string(t.bk) + ": " + problem);
+    const char* kernel = t.kernel == GemmKernel::tiled     ? "tiled"
+                         : t.kernel == GemmKernel::shuffle ? "shuffle"
+                                                           : "coopmat";
+    throw Error(std::string("gemm: ") + kernel + " tiles of " + std::to_string(t.wg_m) + "x" +
+                std::to_string(t.wg_n) + " invocations, " + std::to_string(t.tn) + "x" +
+                std::to_string(t.tm) + " outputs each, bk " + std::to_string(t.bk) + ": " +
+                problem);
   }
 }
 
@@ -77,6 +127,35 @@ GemmTiles default_gemm_tiles(const vk::DeviceInfo& device) {
   return baseline_gemm_tiles();
 }
 
+std::optional<GemmTiles> coopmat_gemm_tiles(const vk::DeviceInfo& device) {
+  const auto& shapes = device.cooperative_matrix_shapes;
+  if (shapes.empty()) return std::nullopt;
+  // 16x16x16 where listed (NVIDIA, AMD, Intel all have it), else the driver's first shape.
+  const auto square = std::find_if(shapes.begin(), shapes.end(), [](const auto& s) {
+    return s.m == 16 && s.n == 16 && s.k == 16;
+  });
+  GemmTiles t;
+  t.kernel = GemmKernel::coopmat;
+  t.matrix = square != shapes.end() ? *square : shapes.front();
+  // 2 x 2 subgroups of 2 x 2 matrices: a 64 x 64 tile from 16 x 16 matrices, 14 KiB of shared
+  // memory, four multiply-adds per pair of matrix loads.
+  t.wg_m = t.wg_n = t.tm = t.tn = 2;
+  t.bk = std::max<uint32_t>(1, 32 / t.matrix.k) * t.matrix.k;
+  try {
+    check_gemm_tiles(device, t);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  return t;
+}
+
+GemmTiles forward_gemm_tiles(const vk::DeviceInfo& device) {
+  if (fast_paths(device).cooperative_matrix) {
+    if (std::optional<GemmTiles> t = coopmat_gemm_tiles(device)) return *t;
+  }
+  return default_gemm_tiles(device);
+}
+
 GemmTiles fit_tile_rows(GemmTiles t, uint64_t rows) {
   if (t.kernel == GemmKernel::shuffle) {
     const uint64_t row_groups = std::bit_ceil(std::max<uint64_t>(1, (rows + t.wg_m - 1) / t.wg_m));
@@ -87,7 +166,7 @@ GemmTiles fit_tile_rows(GemmTiles t, uint64_t rows) {
 
 vk::WorkGroups expert_gemm_grid(const GemmTiles& t, uint32_t columns, uint32_t tokens,
                                 uint64_t entries, uint32_t experts, uint32_t group) {
-  const uint64_t tile_rows = uint64_t{t.wg_n} * t.tn, tile_columns = uint64_t{t.wg_m} * t.tm;
+  const uint64_t tile_rows = gemm_tile_rows(t), tile_columns = gemm_tile_columns(t);
   const uint64_t row_tiles = (tokens + tile_rows - 1) / tile_rows;
   const uint64_t column_tiles = (columns + tile_columns - 1) / tile_columns;
   if (t.kernel != GemmKernel::shuffle) {
@@ -98,6 +177,34 @@ vk::WorkGroups expert_gemm_grid(const GemmTiles& t, uint32_t columns, uint32_t t
   const uint64_t wanted = (uint64_t{t.workgroups} + rows * group - 1) / (rows * group);
   return {static_cast<uint32_t>(std::clamp<uint64_t>(wanted, 1, column_tiles)),
           static_cast<uint32_t>(rows), group};
+}
+
+std::string gemm_variant(std::string_view prefix, GemmKernel kernel, DType w_type) {
+  const char* infix = kernel == GemmKernel::shuffle   ? "_shuffle_"
+                      : kernel == GemmKernel::coopmat ? "_coopmat_"
+                                                      : "_";
+  return std::string(prefix) + infix + std::string(dtype_name(w_type));
+}
+
+std::vector<uint32_t> gemm_specialization(const vk::DeviceInfo& device, const GemmTiles& t,
+                                          bool vector, bool vector_y) {
+  switch (t.kernel) {
+    case GemmKernel::shuffle:
+      return {t.wg_m, t.tm, t.tn / t.wg_m, vector ? 1u : 0u, vector_y ? 1u : 0u};
+    case GemmKernel::coopmat:
+      return {t.wg_m * t.wg_n * device.subgroup_size,
+              t.wg_n,
+              t.wg_m,
+              t.matrix.m,
+              t.matrix.n,
+              t.matrix.k,
+              t.tn,
+              t.tm,
+              t.bk};
+    case GemmKernel::tiled:
+      break;
+  }
+  return {t.wg_m, t.wg_n, t.tm, t.tn, t.bk};
 }
 
 std::optional<GemmTexels> gemm_texels(const vk::Context& context, vk::BufferSpan x,
@@ -134,13 +241,13 @@ void gemm(vk::Stream& stream, const GemmArgs& args) {
     throw Error(shape_text(a) +
                 ": the device cannot read 16-bit weights (no storageBuffer16BitAccess)");
   }
-  GemmTiles t = a.tiles.value_or(default_gemm_tiles(context.info()));
+  GemmTiles t = a.tiles.value_or(forward_gemm_tiles(context.info()));
   check_gemm_tiles(context.info(), t);
   t = fit_tile_rows(t, a.n);  // few rows: decode, small batches
-  const uint32_t tile_m = t.wg_m * t.tm, tile_n = t.wg_n * t.tn;
+  const uint32_t tile_m = gemm_tile_columns(t), tile_n = gemm_tile_rows(t);
   const std::string label = "gemm_" + std::string(dtype_name(a.w_type));
   const bool shuffle = t.kernel == GemmKernel::shuffle;
-  const std::string variant = shuffle ? "gemm_shuffle_" + std::string(dtype_name(a.w_type)) : label;
+  const std::string variant = gemm_variant("gemm", t.kernel, a.w_type);
 
   // Rows of X and Y per dispatch are limited by the binding range; rows of W likewise, and
   // by element indices that fit in 32 bits.
@@ -178,12 +285,11 @@ void gemm(vk::Stream& stream, const GemmArgs& args) {
       const bool vector_y =
           by.first_element % 4 == 0 && a.y_stride % 4 == 0 && mc % 4 == 0 && t.tm % 4 == 0;
       const std::vector<uint32_t> specialization =
-          shuffle ? std::vector<uint32_t>{t.wg_m, t.tm, t.tn / t.wg_m, vector ? 1u : 0u,
-                                          vector_y ? 1u : 0u}
-                  : std::vector<uint32_t>{t.wg_m, t.wg_n, t.tm, t.tn, t.bk};
+          gemm_specialization(context.info(), t, vector, vector_y);
       const vk::Pipeline& pipeline =
           context.pipelines().get(texels ? variant + "_texels" : variant, specialization,
-                                  {3, 9 * sizeof(uint32_t), texels ? texels->bindings : 0u});
+                                  {3, 9 * sizeof(uint32_t), texels ? texels->bindings : 0u,
+                                   t.kernel == GemmKernel::coopmat});
       const struct {
         uint32_t n, m, k, x_stride, w_stride, y_stride, x_first, w_first, y_first;
       } push{static_cast<uint32_t>(nc),

@@ -5,6 +5,9 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "engine/ops/launch.h"
 #include "engine/vk/device_info.h"
@@ -16,10 +19,15 @@ namespace vkmoe::ops {
 //   tiled:   shaders/gemm.comp, shared-memory tiles; the portable baseline.
 //   shuffle: shaders/gemm_shuffle.comp, one subgroup per workgroup sharing loads through
 //            subgroupShuffle, no shared memory; for CPU devices (needs subgroup shuffle).
-enum class GemmKernel { tiled, shuffle };
+//   coopmat: shaders/gemm_coopmat.comp, cooperative matrices (VK_KHR_cooperative_matrix) in f16
+//            with f32 accumulation: X and W are rounded to f16 (|X| < 65504), so results
+//            differ from the f32 kernels by about 1e-3 of sum |x w|. Forward products only.
+enum class GemmKernel { tiled, shuffle, coopmat };
 
 // The workgroup tile: wg_m x wg_n invocations, each computing tn x tm outputs; the tile of Y
-// is (wg_n*tn) x (wg_m*tm). tiled stages bk values of k per shared-memory step. shuffle
+// is (wg_n*tn) x (wg_m*tm). coopmat: wg_m x wg_n subgroups, each computing tn x tm matrices
+// of `matrix`, so the tile is (wg_n*tn*matrix.m) x (wg_m*tm*matrix.n); bk a multiple of
+// matrix.k. tiled stages bk values of k per shared-memory step. shuffle
 // needs wg_n = 1, wg_m no larger than the device's smallest subgroup, and tn a multiple of
 // wg_m (each invocation loads tn / wg_m rows of X and shares them); bk is unused.
 struct GemmTiles {
@@ -33,12 +41,27 @@ struct GemmTiles {
   // shuffle, expert-batched: about how many workgroups the grid holds (expert_gemm_grid); each
   // loops over the tiles the grid leaves over. Tests use 1: one workgroup per expert takes all.
   uint32_t workgroups = 64;
+  // coopmat: one of the device's cooperative_matrix_shapes.
+  vk::CooperativeMatrixShape matrix{16, 16, 16};
 };
+
+// Rows (of X and Y) and columns (of Y) of one workgroup tile.
+uint32_t gemm_tile_rows(const GemmTiles& tiles);
+uint32_t gemm_tile_columns(const GemmTiles& tiles);
 
 // Tiles that work on every device the engine supports (subgroups 8..64, 32 KiB shared memory).
 GemmTiles baseline_gemm_tiles();
-// The tiles measured fastest for the device's class (CPU, discrete GPU, ...).
+// The tiles measured fastest for the device's class (CPU, discrete GPU, ...) among the f32
+// kernels; the backward products use these.
 GemmTiles default_gemm_tiles(const vk::DeviceInfo& device);
+// Cooperative-matrix tiles for the device, or nullopt where it or this build lacks them
+// (the extension, an f16 x f16 -> f32 subgroup shape, shaderFloat16, vulkanMemoryModel,
+// subgroups of one size,
+// the kernels: shaders/CMakeLists.txt builds them only with tools that know the extension).
+std::optional<GemmTiles> coopmat_gemm_tiles(const vk::DeviceInfo& device);
+// The forward products' tiles when none are given: coopmat_gemm_tiles() where fast_paths()
+// allow it (GPUs), else default_gemm_tiles().
+GemmTiles forward_gemm_tiles(const vk::DeviceInfo& device);
 // Throws Error naming the problem when `tiles` cannot run on `device`.
 void check_gemm_tiles(const vk::DeviceInfo& device, const GemmTiles& tiles);
 // The shuffle kernel's tile height shrunk towards `rows` (the rows of the product, or an
@@ -53,6 +76,14 @@ GemmTiles fit_tile_rows(GemmTiles tiles, uint64_t rows);
 // exits at once, which was a quarter of the expert GEMM at 128 tokens with one workgroup per tile.
 vk::WorkGroups expert_gemm_grid(const GemmTiles& tiles, uint32_t columns, uint32_t tokens,
                                 uint64_t entries, uint32_t experts, uint32_t group);
+
+// The shader variant of `kernel` for W of `w_type`: "<prefix>_<type>", "<prefix>_shuffle_<type>"
+// or "<prefix>_coopmat_<type>" (prefix "gemm" or "moe_gemm").
+std::string gemm_variant(std::string_view prefix, GemmKernel kernel, DType w_type);
+// The specialization constants of the forward kernels for tiles `t` (after fit_tile_rows);
+// vector and vector_y choose the shuffle kernel's 16-byte loads and stores.
+std::vector<uint32_t> gemm_specialization(const vk::DeviceInfo& device, const GemmTiles& t,
+                                          bool vector, bool vector_y);
 
 // The bindings of the shuffle kernel's *_texels variants: X (f32 rows x_stride apart) always, W
 // too for the plain types (quantised W stays a storage buffer). nullopt unless every one of them
@@ -74,7 +105,7 @@ struct GemmArgs {
   uint32_t n = 0, m = 0, k = 0;
   // Row strides in elements; 0 means dense (k for X and W, m for Y).
   uint32_t x_stride = 0, w_stride = 0, y_stride = 0;
-  std::optional<GemmTiles> tiles;  // unset: default_gemm_tiles()
+  std::optional<GemmTiles> tiles;  // unset: forward_gemm_tiles()
 };
 
 // Records the product into `stream`. A W (or X, Y) larger than one binding is split into

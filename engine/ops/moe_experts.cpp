@@ -32,15 +32,14 @@ void moe_gemm(vk::Stream& stream, const MoeGemmArgs& a) {
                 "binding");
   }
 
-  GemmTiles t = a.tiles.value_or(default_gemm_tiles(context.info()));
+  GemmTiles t = a.tiles.value_or(forward_gemm_tiles(context.info()));
   check_gemm_tiles(context.info(), t);
   const bool shuffle = t.kernel == GemmKernel::shuffle;
   // Tiles about as tall as an expert's share of the entries; tiles past an expert's count exit
   // at once.
   t = fit_tile_rows(t, (entries + a.experts - 1) / a.experts);
   const std::string label = "moe_gemm_" + std::string(dtype_name(a.w_type));
-  const std::string variant =
-      shuffle ? "moe_gemm_shuffle_" + std::string(dtype_name(a.w_type)) : label;
+  const std::string variant = gemm_variant("moe_gemm", t.kernel, a.w_type);
 
   const vk::BufferSpan x_span = a.x.sub(0, x_rows * a.k * 4);
   const AlignedBinding by = align_binding(context, a.y.sub(0, entries * a.m * 4), 4);
@@ -67,12 +66,11 @@ void moe_gemm(vk::Stream& stream, const MoeGemmArgs& a) {
     // 16-byte stores (shuffle kernel): Y rows (m elements) on a multiple of 4 elements.
     const bool vector_y = by.first_element % 4 == 0 && a.m % 4 == 0 && t.tm % 4 == 0;
     const std::vector<uint32_t> specialization =
-        shuffle ? std::vector<uint32_t>{t.wg_m, t.tm, t.tn / t.wg_m, vector ? 1u : 0u,
-                                        vector_y ? 1u : 0u}
-                : std::vector<uint32_t>{t.wg_m, t.wg_n, t.tm, t.tn, t.bk};
+        gemm_specialization(context.info(), t, vector, vector_y);
     const vk::Pipeline& pipeline =
         context.pipelines().get(texels ? variant + "_texels" : variant, specialization,
-                                {5, 13 * sizeof(uint32_t), texels ? texels->bindings : 0u});
+                                {5, 13 * sizeof(uint32_t), texels ? texels->bindings : 0u,
+                                 t.kernel == GemmKernel::coopmat});
     const uint32_t push[] = {a.tokens,
                              a.m,
                              a.k,

@@ -24,7 +24,7 @@ struct MoeGemmArgs {
   DType w_type = DType::f32;
   uint32_t experts = 0, m = 0, k = 0, tokens = 0, top_k = 1;
   bool x_per_entry = false;        // false: X row = token (gate/up); true: X row = entry (down)
-  std::optional<GemmTiles> tiles;  // unset: default_gemm_tiles()
+  std::optional<GemmTiles> tiles;  // unset: forward_gemm_tiles()
 };
 
 // Y row t·k + j = X row · W_{choice(t, j)}^T for every routing entry. Rows of an expert

@@ -21,10 +21,13 @@ Device::Device(const DeviceInfo& info) : info_(info) {
   features12.shaderFloat16 = info.shader_float16;
   features12.shaderInt8 = info.shader_int8;
   features12.storageBuffer8BitAccess = info.storage_buffer_8bit;
+  features12.vulkanMemoryModel = info.vulkan_memory_model;
+  features12.vulkanMemoryModelDeviceScope = info.vulkan_memory_model;
   features11.pNext = &features12;
   VkPhysicalDeviceSubgroupSizeControlFeatures size_control{
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES};
   size_control.subgroupSizeControl = VK_TRUE;
+  size_control.computeFullSubgroups = info.compute_full_subgroups;
 
   std::vector<const char*> extensions;
   if (info.subgroup_size_control) {
@@ -42,6 +45,16 @@ Device::Device(const DeviceInfo& info) : info_(info) {
     dot_features.shaderIntegerDotProduct = VK_TRUE;
     dot_features.pNext = features.pNext;
     features.pNext = &dot_features;
+  }
+
+  // Cooperative matrices (shaders/gemm_coopmat.comp): likewise.
+  VkPhysicalDeviceCooperativeMatrixFeaturesKHR coopmat_features{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR};
+  if (info.cooperative_matrix) {
+    extensions.push_back(VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME);
+    coopmat_features.cooperativeMatrix = VK_TRUE;
+    coopmat_features.pNext = features.pNext;
+    features.pNext = &coopmat_features;
   }
 
   VkDeviceCreateInfo create{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};

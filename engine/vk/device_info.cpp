@@ -33,6 +33,38 @@ std::string format_bytes(uint64_t bytes) {
   return out.str();
 }
 
+// Fills cooperative_matrix and its shapes for a device that has the extension and feature.
+void query_cooperative_matrix(DeviceInfo& info) {
+  VkPhysicalDeviceCooperativeMatrixPropertiesKHR stages{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_PROPERTIES_KHR};
+  VkPhysicalDeviceProperties2 properties{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+  properties.pNext = &stages;
+  fn.vkGetPhysicalDeviceProperties2(info.handle, &properties);
+  if (!(stages.cooperativeMatrixSupportedStages & VK_SHADER_STAGE_COMPUTE_BIT) ||
+      fn.vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR == nullptr) {
+    return;
+  }
+  uint32_t count = 0;
+  if (fn.vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR(info.handle, &count, nullptr) !=
+      VK_SUCCESS) {
+    return;
+  }
+  std::vector<VkCooperativeMatrixPropertiesKHR> shapes(
+      count, {VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_KHR});
+  if (fn.vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR(info.handle, &count, shapes.data()) !=
+      VK_SUCCESS) {
+    return;
+  }
+  info.cooperative_matrix = true;
+  for (const auto& s : shapes) {
+    if (s.AType == VK_COMPONENT_TYPE_FLOAT16_KHR && s.BType == VK_COMPONENT_TYPE_FLOAT16_KHR &&
+        s.CType == VK_COMPONENT_TYPE_FLOAT32_KHR && s.ResultType == VK_COMPONENT_TYPE_FLOAT32_KHR &&
+        s.scope == VK_SCOPE_SUBGROUP_KHR && !s.saturatingAccumulation) {
+      info.cooperative_matrix_shapes.push_back({s.MSize, s.NSize, s.KSize});
+    }
+  }
+}
+
 DeviceInfo query_one(VkPhysicalDevice handle, uint32_t index) {
   DeviceInfo info;
   info.index = index;
@@ -96,6 +128,10 @@ DeviceInfo query_one(VkPhysicalDevice handle, uint32_t index) {
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES_KHR};
   const bool has_dot_extension =
       has_device_extension(handle, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
+  VkPhysicalDeviceCooperativeMatrixFeaturesKHR coopmat_features{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR};
+  const bool has_coopmat_extension =
+      has_device_extension(handle, VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME);
   VkPhysicalDeviceFeatures2 features{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
   features.pNext = &features12;
   features12.pNext = &features11;
@@ -104,15 +140,24 @@ DeviceInfo query_one(VkPhysicalDevice handle, uint32_t index) {
     dot_features.pNext = features.pNext;
     features.pNext = &dot_features;
   }
+  if (has_coopmat_extension) {
+    coopmat_features.pNext = features.pNext;
+    features.pNext = &coopmat_features;
+  }
   fn.vkGetPhysicalDeviceFeatures2(handle, &features);
   info.shader_float16 = features12.shaderFloat16;
   info.shader_int8 = features12.shaderInt8;
   info.storage_buffer_8bit = features12.storageBuffer8BitAccess;
+  info.vulkan_memory_model =
+      features12.vulkanMemoryModel && features12.vulkanMemoryModelDeviceScope;
   info.storage_buffer_16bit = features11.storageBuffer16BitAccess;
   info.subgroup_size_control = has_size_control && size_control_features.subgroupSizeControl;
+  info.compute_full_subgroups =
+      info.subgroup_size_control && size_control_features.computeFullSubgroups &&
+      (size_control.requiredSubgroupSizeStages & VK_SHADER_STAGE_COMPUTE_BIT);
   // The extension and its feature (shaderIntegerDotProduct): the device enables both.
   info.integer_dot_product = has_dot_extension && dot_features.shaderIntegerDotProduct;
-  info.cooperative_matrix = has_device_extension(handle, "VK_KHR_cooperative_matrix");
+  if (has_coopmat_extension && coopmat_features.cooperativeMatrix) query_cooperative_matrix(info);
 
   uint32_t family_count = 0;
   fn.vkGetPhysicalDeviceQueueFamilyProperties(handle, &family_count, nullptr);
@@ -227,9 +272,14 @@ std::string banner(const DeviceInfo& device) {
   }
   out << " | shared " << device.shared_memory_bytes / 1024 << " KiB"
       << " | fp16 " << (device.shader_float16 ? "yes" : "no") << " | int8 dot "
-      << (device.integer_dot_product ? "yes" : "no") << " | coopmat "
-      << (device.cooperative_matrix ? "yes" : "no") << " | max buffer range "
-      << format_bytes(device.max_storage_buffer_range) << " | heaps";
+      << (device.integer_dot_product ? "yes" : "no") << " | coopmat ";
+  if (!device.cooperative_matrix) out << "no";
+  for (size_t i = 0; i < device.cooperative_matrix_shapes.size(); ++i) {
+    const CooperativeMatrixShape& s = device.cooperative_matrix_shapes[i];
+    out << (i ? "," : "f16 ") << s.m << "x" << s.n << "x" << s.k;
+  }
+  if (device.cooperative_matrix && device.cooperative_matrix_shapes.empty()) out << "yes (no f16)";
+  out << " | max buffer range " << format_bytes(device.max_storage_buffer_range) << " | heaps";
   for (size_t h = 0; h < device.heaps.size(); ++h) {
     out << (h ? ", " : " ") << format_bytes(device.heaps[h].size)
         << (device.heaps[h].device_local ? " device-local" : " host");

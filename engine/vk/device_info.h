@@ -15,6 +15,12 @@ struct MemoryHeapInfo {
   bool device_local = false;
 };
 
+// A cooperative-matrix multiply the device runs in one subgroup: C[m x n] += A[m x k] . B[k x n]
+// with A and B in f16, C and the result in f32 (the one combination the engine's kernels use).
+struct CooperativeMatrixShape {
+  uint32_t m = 0, n = 0, k = 0;
+};
+
 struct DeviceInfo {
   uint32_t index = 0;  // position in vkEnumeratePhysicalDevices, as VKMOE_DEVICE uses it
   VkPhysicalDevice handle = VK_NULL_HANDLE;
@@ -53,9 +59,24 @@ struct DeviceInfo {
   bool shader_int8 = false;
   bool storage_buffer_16bit = false;
   bool storage_buffer_8bit = false;
+  // vulkanMemoryModel and vulkanMemoryModelDeviceScope (enabled together: with the first on,
+  // shaders may use device scope, as atomics do, only with the second): the cooperative-matrix
+  // kernels need them.
+  bool vulkan_memory_model = false;
   bool integer_dot_product = false;  // VK_KHR_shader_integer_dot_product + shaderIntegerDotProduct
+  // VK_KHR_cooperative_matrix with its feature in compute shaders (the device enables both), and
+  // the f16 x f16 -> f32 subgroup shapes it lists, in the driver's order.
   bool cooperative_matrix = false;
+  std::vector<CooperativeMatrixShape> cooperative_matrix_shapes;
   bool subgroup_size_control = false;
+  // A compute pipeline can ask for whole subgroups of subgroup_size (computeFullSubgroups and
+  // a required size in compute shaders), which kernels that index subgroups need where the
+  // size varies (min_subgroup_size < max_subgroup_size).
+  bool compute_full_subgroups = false;
+  // Such kernels can run: the size is fixed, or the pipeline can fix it.
+  bool fixed_compute_subgroups() const {
+    return min_subgroup_size == max_subgroup_size || compute_full_subgroups;
+  }
 
   float timestamp_period_ns = 0.0f;
   uint32_t compute_queue_family = UINT32_MAX;

@@ -58,6 +58,7 @@ void load_instance_functions(VkInstance instance) {
 #define VKMOE_LOAD_OPTIONAL(name) \
   fn.name = reinterpret_cast<PFN_##name>(fn.vkGetInstanceProcAddr(instance, #name));
   VKMOE_DEBUG_FUNCTIONS(VKMOE_LOAD_OPTIONAL)
+  VKMOE_EXTENSION_INSTANCE_FUNCTIONS(VKMOE_LOAD_OPTIONAL)
 #undef VKMOE_LOAD_OPTIONAL
 }
 

@@ -4,6 +4,8 @@
 
 #include <vulkan/vulkan_core.h>  // VK_NO_PROTOTYPES is set for the whole build
 
+#include "engine/vk/cooperative_matrix.h"
+
 // X(name): resolved with vkGetInstanceProcAddr(nullptr, name) before an instance exists.
 #define VKMOE_GLOBAL_FUNCTIONS(X)       \
   X(vkCreateInstance)                   \
@@ -28,6 +30,9 @@
 #define VKMOE_DEBUG_FUNCTIONS(X)    \
   X(vkCreateDebugUtilsMessengerEXT) \
   X(vkDestroyDebugUtilsMessengerEXT)
+
+// Present only where a device extension provides them (the loader may return null).
+#define VKMOE_EXTENSION_INSTANCE_FUNCTIONS(X) X(vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR)
 
 #define VKMOE_DEVICE_FUNCTIONS(X)   \
   X(vkDestroyDevice)                \
@@ -94,6 +99,7 @@ struct Functions {
   VKMOE_GLOBAL_FUNCTIONS(VKMOE_DECLARE)
   VKMOE_INSTANCE_FUNCTIONS(VKMOE_DECLARE)
   VKMOE_DEBUG_FUNCTIONS(VKMOE_DECLARE)
+  VKMOE_EXTENSION_INSTANCE_FUNCTIONS(VKMOE_DECLARE)
   VKMOE_DEVICE_FUNCTIONS(VKMOE_DECLARE)
 #undef VKMOE_DECLARE
 };

@@ -125,6 +125,11 @@ const Pipeline& PipelineRegistry::get(std::string_view shader,
         " bytes of push constants, device has " + std::to_string(info.max_push_constants_size));
   }
 
+  if (layout.whole_subgroups && !info.fixed_compute_subgroups()) {
+    throw Error("shader " + std::string(shader) +
+                " needs whole subgroups of one size, which this device cannot fix");
+  }
+
   auto pipeline = std::make_unique<Pipeline>();
   pipeline->name = binary->name;
   pipeline->interface = layout;
@@ -162,6 +167,13 @@ const Pipeline& PipelineRegistry::get(std::string_view shader,
   create.stage.module = module;
   create.stage.pName = "main";
   create.stage.pSpecializationInfo = specialization.empty() ? nullptr : &spec;
+  VkPipelineShaderStageRequiredSubgroupSizeCreateInfo required_size{
+      VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_REQUIRED_SUBGROUP_SIZE_CREATE_INFO};
+  if (layout.whole_subgroups && info.min_subgroup_size != info.max_subgroup_size) {
+    required_size.requiredSubgroupSize = info.subgroup_size;
+    create.stage.pNext = &required_size;
+    create.stage.flags = VK_PIPELINE_SHADER_STAGE_CREATE_REQUIRE_FULL_SUBGROUPS_BIT;
+  }
   create.layout = pipeline->layout;
   const VkResult result = fn.vkCreateComputePipelines(device_.handle(), cache_, 1, &create, nullptr,
                                                       &pipeline->pipeline);

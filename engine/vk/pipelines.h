@@ -24,6 +24,10 @@ struct KernelLayout {
   uint32_t storage_buffers = 0;  // all bindings, texel buffers included
   uint32_t push_constant_bytes = 0;
   uint32_t texel_bindings = 0;  // bit b: binding b is a storage texel buffer
+  // The kernel indexes subgroups (gl_SubgroupID) and sizes its workgroup in whole subgroups of
+  // DeviceInfo::subgroup_size: where the size varies, the pipeline requires that size and full
+  // subgroups (DeviceInfo::fixed_compute_subgroups() says whether it can).
+  bool whole_subgroups = false;
 };
 
 struct Pipeline {

@@ -3,8 +3,10 @@
 (tests/reference/moe_reference.py) on one of the manifest's prompts of a tiny model.
 
     logits_vs_reference.py --vkmoe BIN --models DIR --model NAME --prompt {1,7,64} [--tol 1e-3]
+                           [--runner PROGRAM]
 
-DIR is what tools/make_tiny_models.py wrote (CTest's fixture). Exits 1 when compare_logits.py
+DIR is what tools/make_tiny_models.py wrote (CTest's fixture). --runner runs BIN through
+PROGRAM (the cooperative-matrix runtime's `run`, .ci/coopmat-runtime.sh). Exits 1 when compare_logits.py
 does; the outputs of all three steps are printed for the CTest log.
 """
 import argparse
@@ -33,6 +35,7 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--prompt", required=True)
     ap.add_argument("--tol", default="1e-3")
+    ap.add_argument("--runner", default=None)
     a = ap.parse_args()
     with open(os.path.join(a.models, "manifest.json")) as f:
         models = json.load(f)["models"]
@@ -44,7 +47,8 @@ def main():
     tokens = ",".join(str(t) for t in entry["prompts"][a.prompt])
     with tempfile.TemporaryDirectory(prefix="vkmoe-logits-") as tmp:
         engine, ref = os.path.join(tmp, "engine.npy"), os.path.join(tmp, "reference.npy")
-        run([a.vkmoe, "logits", "-m", path, "--tokens", tokens, "--all-positions", "--out", engine])
+        runner = [a.runner] if a.runner else []
+        run(runner + [a.vkmoe, "logits", "-m", path, "--tokens", tokens, "--all-positions", "--out", engine])
         run([sys.executable, "-B", os.path.join(REFERENCE, "moe_reference.py"), path, "--tokens",
              tokens, "--all-positions", "--out", ref])
         run([sys.executable, "-B", os.path.join(REFERENCE, "compare_logits.py"), engine, ref,

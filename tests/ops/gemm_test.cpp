@@ -42,7 +42,9 @@ class GemmTest : public GpuTest {
                        .n = s.n,
                        .m = s.m,
                        .k = s.k,
-                       .tiles = tiles};
+                       // unset: the f32 kernels' default (the GPU default, cooperative
+                       // matrices, rounds to f16 and has its own test, gemm_coopmat_test.cpp)
+                       .tiles = tiles.value_or(ops::default_gemm_tiles(context().info()))};
     ops::gemm(stream(), args);
     const std::vector<float> y = gy.read(stream());
     return {nmse(y, reference_matmul(x, w.values, s.n, s.m, s.k)),
@@ -142,14 +144,9 @@ TEST_F(GemmTest, StridedMisalignedViews) {
     ops::gemm(stream(), args);
     const std::vector<float> y_all = gy.read(stream());
 
-    std::vector<float> x(size_t{n} * k), w(size_t{m} * k), y(size_t{n} * m);
-    for (uint32_t r = 0; r < n; ++r) {
-      for (uint32_t i = 0; i < k; ++i) x[r * k + i] = x_all[x_skip + r * xs + i];
-      for (uint32_t c = 0; c < m; ++c) y[r * m + c] = y_all[y_skip + r * ys + c];
-    }
-    for (uint32_t c = 0; c < m; ++c) {
-      for (uint32_t i = 0; i < k; ++i) w[c * k + i] = w_all.values[w_skip + c * ws + i];
-    }
+    const std::vector<float> x = dense_rows(x_all, x_skip, n, k, xs);
+    const std::vector<float> w = dense_rows(w_all.values, w_skip, m, k, ws);
+    const std::vector<float> y = dense_rows(y_all, y_skip, n, m, ys);
     EXPECT_LE(nmse(y, reference_matmul(x, w, n, m, k)), kStoredWeightsNmse) << name_of(type);
     // Y words between the rows (stride padding) and before the view are left alone.
     for (uint32_t r = 0; r + 1 < n; ++r) {

@@ -222,6 +222,16 @@ inline std::vector<float> reference_matmul(const std::vector<float>& x, const st
   return y;
 }
 
+// The dense [rows, cols] matrix of a strided view: row r's values start at skip + r * stride.
+inline std::vector<float> dense_rows(const std::vector<float>& all, size_t skip, size_t rows,
+                                     size_t cols, size_t stride) {
+  std::vector<float> dense(rows * cols);
+  for (size_t r = 0; r < rows; ++r) {
+    for (size_t c = 0; c < cols; ++c) dense[r * cols + c] = all[skip + r * stride + c];
+  }
+  return dense;
+}
+
 // Accuracy the kernels are held to. Against a reference computed from the weights as stored
 // (f16/bf16 already rounded), every dtype must match to f32 accumulation accuracy.
 constexpr double kStoredWeightsNmse = 1e-7;

@@ -13,6 +13,7 @@
 #include "engine/ops/gemv.h"
 #include "engine/ops/moe_experts.h"
 #include "engine/ops/moe_router.h"
+#include "tests/ops/coopmat_support.h"
 #include "tests/ops/matmul_reference.h"
 #include "tests/support/gpu_test.h"
 
@@ -23,9 +24,18 @@ namespace {
 // the portable tiled kernel, with the default tiles but X always read from storage buffers
 // (`gemm_storage`; the default reads X as texels on CPU devices), with the default tiles but one
 // workgroup per expert that loops over all its tiles (`gemm_one_workgroup`; the default grid
-// has a few workgroups per core), or moe_gemv (the decode path; the baseline GEMV configuration
-// with `gemv_baseline`).
-enum class ExpertKernel { gemm, gemm_tiled, gemv, gemv_baseline, gemm_storage, gemm_one_workgroup };
+// has a few workgroups per core), moe_gemv (the decode path; the baseline GEMV configuration
+// with `gemv_baseline`), or moe_gemm on cooperative matrices (`gemm_coopmat`: f16 operands, so
+// held to 3e-6 instead of 1e-7; skipped on devices without VK_KHR_cooperative_matrix).
+enum class ExpertKernel {
+  gemm,
+  gemm_tiled,
+  gemv,
+  gemv_baseline,
+  gemm_storage,
+  gemm_one_workgroup,
+  gemm_coopmat
+};
 
 struct ExpertsCase {
   uint32_t tokens, experts, top_k, hidden, inner;
@@ -93,6 +103,11 @@ TEST_P(MoeExpertsTest, MatchesPerTokenReference) {
 }
 
 void MoeExpertsFixture::check(const ExpertsCase& c) {
+  std::optional<ops::GemmTiles> tiles;
+  if (c.kernel == ExpertKernel::gemm_coopmat) {
+    VKMOE_COOPMAT_TILES_OR_SKIP(context().info(), coopmat);
+    tiles = coopmat;
+  }
   const uint32_t T = c.tokens, E = c.experts, K = c.top_k, H = c.hidden, I = c.inner;
   const auto x = random_floats(size_t{T} * H, 41);
   auto logits = random_floats(size_t{T} * E, 42, -3.0f, 3.0f);
@@ -144,7 +159,8 @@ void MoeExpertsFixture::check(const ExpertsCase& c) {
   ops::moe_router(stream(), glogits.span(), weights.span(), choices.span(), counts.span(),
                   lists.span(), {T, E, K, false});
   const bool gemv = c.kernel == ExpertKernel::gemv || c.kernel == ExpertKernel::gemv_baseline;
-  std::optional<ops::GemmTiles> tiles;
+  // The f32 kernels' default (the GPU default, cooperative matrices, is gemm_coopmat).
+  if (c.kernel == ExpertKernel::gemm) tiles = ops::default_gemm_tiles(context().info());
   if (c.kernel == ExpertKernel::gemm_tiled) tiles = ops::baseline_gemm_tiles();
   if (c.kernel == ExpertKernel::gemm_storage) {
     tiles = ops::default_gemm_tiles(context().info());
@@ -182,7 +198,8 @@ void MoeExpertsFixture::check(const ExpertsCase& c) {
 
   const std::vector<float> expected =
       reference_moe(c, x, logits, gate.values, up.values, down.values);
-  EXPECT_LE(nmse(out.read(stream()), expected), 1e-7);
+  EXPECT_LE(nmse(out.read(stream()), expected),
+            c.kernel == ExpertKernel::gemm_coopmat ? 3e-6 : 1e-7);
   // Guard words around every intermediate.
   for (GuardedBuffer* b : {&g, &u, &act, &d, &counts, &lists, &choices, &weights})
     b->read(stream());
@@ -190,7 +207,8 @@ void MoeExpertsFixture::check(const ExpertsCase& c) {
 
 std::string experts_case_name(const ::testing::TestParamInfo<ExpertsCase>& test) {
   const ExpertsCase& c = test.param;
-  const char* kernel[] = {"", "_tiled", "_gemv", "_gemv_baseline", "_storage", "_one_workgroup"};
+  const char* kernel[] = {"",         "_tiled",         "_gemv",   "_gemv_baseline",
+                          "_storage", "_one_workgroup", "_coopmat"};
   return "t" + std::to_string(c.tokens) + "_e" + std::to_string(c.experts) + "_k" +
          std::to_string(c.top_k) + "_h" + std::to_string(c.hidden) + "_i" +
          std::to_string(c.inner) + "_" + std::string(ops::dtype_name(c.type)) +
@@ -231,6 +249,16 @@ INSTANTIATE_TEST_SUITE_P(
         ExpertsCase{45, 6, 3, 136, 72, ops::DType::f16, ExpertKernel::gemm_one_workgroup, false,
                     true},
         ExpertsCase{64, 8, 2, 96, 32, ops::DType::q8_0, ExpertKernel::gemm_one_workgroup},
+        // Cooperative matrices: odd sizes, top-1, top-k = all, uneven loads with empty
+        // experts, experts split over dispatches, and the quants.
+        ExpertsCase{7, 8, 2, 40, 24, ops::DType::f32, ExpertKernel::gemm_coopmat},
+        ExpertsCase{64, 8, 2, 64, 48, ops::DType::bf16, ExpertKernel::gemm_coopmat},
+        ExpertsCase{33, 6, 1, 40, 16, ops::DType::f16, ExpertKernel::gemm_coopmat},
+        ExpertsCase{17, 4, 4, 32, 16, ops::DType::f32, ExpertKernel::gemm_coopmat},
+        ExpertsCase{70, 8, 2, 136, 72, ops::DType::f16, ExpertKernel::gemm_coopmat, false, true},
+        ExpertsCase{7, 6, 2, 32, 32, ops::DType::q8_0, ExpertKernel::gemm_coopmat, true, true},
+        ExpertsCase{9, 6, 2, 32, 64, ops::DType::q4_0, ExpertKernel::gemm_coopmat},
+        ExpertsCase{5, 4, 2, 256, 256, ops::DType::q4_k, ExpertKernel::gemm_coopmat},
         // 16-row tiles (about 13 rows per expert): expert 0's 40 rows as two full tiles and a
         // half one, the others' rows as one or two tiles.
         ExpertsCase{40, 6, 2, 136, 72, ops::DType::f16, ExpertKernel::gemm_one_workgroup, false,

@@ -101,15 +101,22 @@ TEST_P(MoeLayerBackwardTest, GradientsAtDownProjAndInput) {
   auto ones = buffer(std::vector<float>(entries, 1.0f), "ones");
   auto d_logits = empty(size_t{T} * E, "d_logits"), dx = empty(size_t{T} * H, "dx");
 
-  // Forward, keeping the intermediates.
-  ops::gemm(stream(),
-            {.x = gx->span(), .w = gr->span(), .y = logits->span(), .n = T, .m = E, .k = H});
+  // Forward, keeping the intermediates, on the f32 kernels (the GPU default, cooperative
+  // matrices, rounds to f16: tests/ops/gemm_coopmat_test.cpp).
+  const ops::GemmTiles f32_tiles = ops::default_gemm_tiles(context().info());
+  ops::gemm(stream(), {.x = gx->span(),
+                       .w = gr->span(),
+                       .y = logits->span(),
+                       .n = T,
+                       .m = E,
+                       .k = H,
+                       .tiles = f32_tiles});
   ops::moe_router(stream(), logits->span(), weights->span(), choices->span(), counts->span(),
                   lists->span(), {T, E, K, renormalise});
   const auto product = [&](vk::BufferSpan in, vk::BufferSpan w, vk::BufferSpan out, uint32_t m,
                            uint32_t k, bool per_entry) {
     ops::moe_gemm(stream(), {in, w, out, counts->span(), lists->span(), ops::DType::f32, E, m, k, T,
-                             K, per_entry, std::nullopt});
+                             K, per_entry, f32_tiles});
   };
   product(gx->span(), gg->span(), g_out->span(), I, H, false);
   product(gx->span(), gu->span(), u_out->span(), I, H, false);

@@ -92,7 +92,9 @@ class QuantMatmulTest : public GpuTest {
                            .m = c.m,
                            .k = c.k,
                            .w_stride = stride,
-                           .tiles = tiles});
+                           // unset: the f32 kernels' default (the GPU default, cooperative
+                           // matrices, rounds to f16: gemm_coopmat_test.cpp)
+                           .tiles = tiles.value_or(ops::default_gemm_tiles(context().info()))});
     }
     const std::vector<float> y = gy.read(stream());
     const std::vector<float> x(x_all.begin() + c.x_skip, x_all.end());
