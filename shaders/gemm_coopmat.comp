@@ -6,7 +6,9 @@
 //
 // A workgroup is SUBGROUP_ROWS x SUBGROUP_COLS subgroups and computes a BN x BM tile of Y. Each
 // step of BK values of k stages the X tile [row][k] and the W tile [column][k] in shared memory
-// as f16 (bounds-checked: loads past n, m or k read zero); each subgroup then multiplies TN x TM
+// as f16 (bounds-checked: loads past n, m or k read zero; with VECTOR and k a multiple of 8,
+// each invocation loads 8 values of k at once: two 16-byte X loads, load_weights8 for W); each
+// subgroup then multiplies TN x TM
 // matrices of CM_N x CM_M outputs, loading X as the row-major A operand and W as the
 // column-major B operand (W[m, k] is B[k, m] read down its columns). At the end a subgroup
 // stores one accumulator at a time to its own shared staging block, and its invocations write
@@ -34,6 +36,9 @@ layout(constant_id = 5) const uint CM_K = 16;          // k of one multiply (the
 layout(constant_id = 6) const uint TN = 2;             // matrices per subgroup along n
 layout(constant_id = 7) const uint TM = 2;             // matrices per subgroup along m
 layout(constant_id = 8) const uint BK = 32;            // k per shared-memory stage, CM_K multiple
+// X rows (x_first, x_stride) on multiples of 4 elements and W rows as load_weights8 needs them
+// (the launcher checks); k is checked here.
+layout(constant_id = 9) const bool VECTOR = false;
 
 const uint BN = SUBGROUP_ROWS * TN * CM_N;
 const uint BM = SUBGROUP_COLS * TM * CM_M;
@@ -42,6 +47,7 @@ const uint BM = SUBGROUP_COLS * TM * CM_M;
 const uint K_STRIDE = BK + 8;
 
 layout(std430, set = 0, binding = 0) readonly buffer Input { float x[]; };
+layout(std430, set = 0, binding = 0) readonly buffer InputVectors { vec4 x4[]; };
 layout(std430, set = 0, binding = 2) writeonly buffer Output { float y[]; };
 
 layout(push_constant) uniform Push {
@@ -70,6 +76,20 @@ shared float16_t x_tile[BN * K_STRIDE];
 shared float16_t w_tile[BM * K_STRIDE];
 shared float staging[SUBGROUP_ROWS * SUBGROUP_COLS * CM_N * CM_M];
 
+void stage_x8(uint at, vec4 lo, vec4 hi) {
+  [[unroll]] for (uint c = 0; c < 4; ++c) {
+    x_tile[at + c] = float16_t(lo[c]);
+    x_tile[at + 4 + c] = float16_t(hi[c]);
+  }
+}
+
+void stage_w8(uint at, vec4 lo, vec4 hi) {
+  [[unroll]] for (uint c = 0; c < 4; ++c) {
+    w_tile[at + c] = float16_t(lo[c]);
+    w_tile[at + 4 + c] = float16_t(hi[c]);
+  }
+}
+
 void main() {
   const uint tid = gl_LocalInvocationID.x;
   const uint subgroup_row = gl_SubgroupID / SUBGROUP_COLS;
@@ -93,19 +113,42 @@ void main() {
     acc[i] = coopmat<float, gl_ScopeSubgroup, CM_N, CM_M, gl_MatrixUseAccumulator>(0.0);
   }
 
+  // Groups of 8 never straddle k when k is a multiple of 8 (BK is one too).
+  const bool vector = VECTOR && p.k % 8 == 0;
   for (uint k0 = 0; k0 < p.k; k0 += BK) {
     // Consecutive invocations load consecutive k of one row (contiguous in memory).
-    for (uint e = tid; e < BM * BK; e += THREADS) {
-      const uint row = e / BK, kk = e % BK;
-      const uint gm = m0 + row, gk = k0 + kk;
-      w_tile[row * K_STRIDE + kk] = float16_t(
-          (gm < p.m && gk < p.k) ? load_weight(w_origin + gm * p.w_stride + gk) : 0.0);
-    }
-    for (uint e = tid; e < BN * BK; e += THREADS) {
-      const uint row = e / BK, kk = e % BK;
-      const uint gn = n0 + row, gk = k0 + kk;
-      x_tile[row * K_STRIDE + kk] =
-          float16_t((gn < n_rows && gk < p.k) ? x[p.x_first + X_ROW(gn) * p.x_stride + gk] : 0.0);
+    if (vector) {
+      for (uint e = tid; e < BM * BK / 8; e += THREADS) {
+        const uint row = e / (BK / 8), kk = e % (BK / 8) * 8;
+        const uint gm = m0 + row, gk = k0 + kk;
+        vec4 lo = vec4(0.0), hi = vec4(0.0);
+        if (gm < p.m && gk < p.k) load_weights8((w_origin + gm * p.w_stride + gk) / 8, lo, hi);
+        stage_w8(row * K_STRIDE + kk, lo, hi);
+      }
+      for (uint e = tid; e < BN * BK / 8; e += THREADS) {
+        const uint row = e / (BK / 8), kk = e % (BK / 8) * 8;
+        const uint gn = n0 + row, gk = k0 + kk;
+        vec4 lo = vec4(0.0), hi = vec4(0.0);
+        if (gn < n_rows && gk < p.k) {
+          const uint at = (p.x_first + X_ROW(gn) * p.x_stride + gk) / 4;
+          lo = x4[at];
+          hi = x4[at + 1];
+        }
+        stage_x8(row * K_STRIDE + kk, lo, hi);
+      }
+    } else {
+      for (uint e = tid; e < BM * BK; e += THREADS) {
+        const uint row = e / BK, kk = e % BK;
+        const uint gm = m0 + row, gk = k0 + kk;
+        w_tile[row * K_STRIDE + kk] = float16_t(
+            (gm < p.m && gk < p.k) ? load_weight(w_origin + gm * p.w_stride + gk) : 0.0);
+      }
+      for (uint e = tid; e < BN * BK; e += THREADS) {
+        const uint row = e / BK, kk = e % BK;
+        const uint gn = n0 + row, gk = k0 + kk;
+        x_tile[row * K_STRIDE + kk] = float16_t(
+            (gn < n_rows && gk < p.k) ? x[p.x_first + X_ROW(gn) * p.x_stride + gk] : 0.0);
+      }
     }
     barrier();
     [[unroll]] for (uint kk = 0; kk < BK; kk += CM_K) {

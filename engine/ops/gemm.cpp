@@ -200,7 +200,8 @@ std::vector<uint32_t> gemm_specialization(const vk::DeviceInfo& device, const Ge
               t.matrix.k,
               t.tn,
               t.tm,
-              t.bk};
+              t.bk,
+              vector ? 1u : 0u};
     case GemmKernel::tiled:
       break;
   }

@@ -81,7 +81,8 @@ vk::WorkGroups expert_gemm_grid(const GemmTiles& tiles, uint32_t columns, uint32
 // or "<prefix>_coopmat_<type>" (prefix "gemm" or "moe_gemm").
 std::string gemm_variant(std::string_view prefix, GemmKernel kernel, DType w_type);
 // The specialization constants of the forward kernels for tiles `t` (after fit_tile_rows);
-// vector and vector_y choose the shuffle kernel's 16-byte loads and stores.
+// vector chooses 16-byte loads (shuffle and coopmat kernels), vector_y the shuffle kernel's
+// 16-byte stores.
 std::vector<uint32_t> gemm_specialization(const vk::DeviceInfo& device, const GemmTiles& t,
                                           bool vector, bool vector_y);
 

@@ -104,11 +104,17 @@ TEST_F(GemmCoopmatTest, EveryWeightTypeMatchesBothReferences) {
 }
 
 // X, W and Y as views into larger tensors: row strides wider than the rows and offsets that
-// are not multiples of minStorageBufferOffsetAlignment; the words around Y's rows stay.
-TEST_F(GemmCoopmatTest, StridedMisalignedViews) {
+// are not multiples of minStorageBufferOffsetAlignment; the words around Y's rows stay. k = 41
+// with odd offsets loads one value at a time, k = 48 with rows on multiples of 8 eight at once.
+struct View {
+  uint32_t n, m, k, xs, ws, ys, x_skip, w_skip, y_skip;
+};
+
+class GemmCoopmatViews : public GemmCoopmatTest, public ::testing::WithParamInterface<View> {};
+
+TEST_P(GemmCoopmatViews, StridedMisalignedViews) {
   VKMOE_COOPMAT_TILES_OR_SKIP(context().info(), tiles);
-  const uint32_t n = 19, m = 23, k = 41, xs = 50, ws = 45, ys = 30, x_skip = 3, w_skip = 1,
-                 y_skip = 5;
+  const auto [n, m, k, xs, ws, ys, x_skip, w_skip, y_skip] = GetParam();
   const std::vector<float> x_all = random_floats(x_skip + size_t{n} * xs, 21);
   const StoredWeights w_all =
       store_weights(random_floats(w_skip + size_t{m} * ws, 22), ops::DType::f16);
@@ -141,6 +147,11 @@ TEST_F(GemmCoopmatTest, StridedMisalignedViews) {
   }
   EXPECT_EQ(std::bit_cast<uint32_t>(y_all[0]), GuardedBuffer::kSentinel);
 }
+
+INSTANTIATE_TEST_SUITE_P(Views, GemmCoopmatViews,
+                         ::testing::Values(View{19, 23, 41, 50, 45, 30, 3, 1, 5},
+                                           View{19, 23, 48, 56, 64, 30, 4, 8, 5}),
+                         [](const auto& view) { return "k" + std::to_string(view.param.k); });
 
 // The forward products take cooperative matrices from fast_paths(): on GPUs by default, on
 // CPU devices with VKMOE_FORCE_FAST_PATHS=1, never with VKMOE_DISABLE_FAST_PATHS=1.
