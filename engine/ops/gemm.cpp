@@ -62,6 +62,11 @@ std::string coopmat_problem(const vk::DeviceInfo& device, const GemmTiles& t) {
 
 }  // namespace
 
+uint32_t coopmat_subgroup_size(const vk::DeviceInfo& device) {
+  if (device.min_subgroup_size <= 32 && device.max_subgroup_size >= 32) return 32;
+  return device.subgroup_size;
+}
+
 uint32_t gemm_tile_rows(const GemmTiles& t) {
   return t.wg_n * t.tn * (t.kernel == GemmKernel::coopmat ? t.matrix.m : 1);
 }
@@ -72,7 +77,8 @@ uint32_t gemm_tile_columns(const GemmTiles& t) {
 
 void check_gemm_tiles(const vk::DeviceInfo& device, const GemmTiles& t) {
   const bool coopmat = t.kernel == GemmKernel::coopmat;
-  const uint64_t threads = uint64_t{t.wg_m} * t.wg_n * (coopmat ? device.subgroup_size : 1);
+  const uint64_t threads =
+      uint64_t{t.wg_m} * t.wg_n * (coopmat ? coopmat_subgroup_size(device) : 1);
   uint64_t shared = 0;
   if (t.kernel == GemmKernel::tiled) {
     shared = uint64_t{t.bk} * (t.wg_m * t.tm + 1 + t.wg_n * t.tn + 1) * 4;
@@ -192,7 +198,7 @@ std::vector<uint32_t> gemm_specialization(const vk::DeviceInfo& device, const Ge
     case GemmKernel::shuffle:
       return {t.wg_m, t.tm, t.tn / t.wg_m, vector ? 1u : 0u, vector_y ? 1u : 0u};
     case GemmKernel::coopmat:
-      return {t.wg_m * t.wg_n * device.subgroup_size,
+      return {t.wg_m * t.wg_n * coopmat_subgroup_size(device),
               t.wg_n,
               t.wg_m,
               t.matrix.m,
@@ -287,10 +293,10 @@ void gemm(vk::Stream& stream, const GemmArgs& args) {
           by.first_element % 4 == 0 && a.y_stride % 4 == 0 && mc % 4 == 0 && t.tm % 4 == 0;
       const std::vector<uint32_t> specialization =
           gemm_specialization(context.info(), t, vector, vector_y);
-      const vk::Pipeline& pipeline =
-          context.pipelines().get(texels ? variant + "_texels" : variant, specialization,
-                                  {3, 9 * sizeof(uint32_t), texels ? texels->bindings : 0u,
-                                   t.kernel == GemmKernel::coopmat});
+      const vk::Pipeline& pipeline = context.pipelines().get(
+          texels ? variant + "_texels" : variant, specialization,
+          {3, 9 * sizeof(uint32_t), texels ? texels->bindings : 0u,
+           t.kernel == GemmKernel::coopmat ? coopmat_subgroup_size(context.info()) : 0u});
       const struct {
         uint32_t n, m, k, x_stride, w_stride, y_stride, x_first, w_first, y_first;
       } push{static_cast<uint32_t>(nc),

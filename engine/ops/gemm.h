@@ -45,6 +45,11 @@ struct GemmTiles {
   vk::CooperativeMatrixShape matrix{16, 16, 16};
 };
 
+// The subgroup size the cooperative-matrix kernel runs with: 32 where the device allows it (AMD's
+// RDNA matrix instructions are wave32; NVIDIA's subgroups are 32), else the device's default. The
+// pipeline requires it where the size varies.
+uint32_t coopmat_subgroup_size(const vk::DeviceInfo& device);
+
 // Rows (of X and Y) and columns (of Y) of one workgroup tile.
 uint32_t gemm_tile_rows(const GemmTiles& tiles);
 uint32_t gemm_tile_columns(const GemmTiles& tiles);

@@ -67,10 +67,10 @@ void moe_gemm(vk::Stream& stream, const MoeGemmArgs& a) {
     const bool vector_y = by.first_element % 4 == 0 && a.m % 4 == 0 && t.tm % 4 == 0;
     const std::vector<uint32_t> specialization =
         gemm_specialization(context.info(), t, vector, vector_y);
-    const vk::Pipeline& pipeline =
-        context.pipelines().get(texels ? variant + "_texels" : variant, specialization,
-                                {5, 13 * sizeof(uint32_t), texels ? texels->bindings : 0u,
-                                 t.kernel == GemmKernel::coopmat});
+    const vk::Pipeline& pipeline = context.pipelines().get(
+        texels ? variant + "_texels" : variant, specialization,
+        {5, 13 * sizeof(uint32_t), texels ? texels->bindings : 0u,
+         t.kernel == GemmKernel::coopmat ? coopmat_subgroup_size(context.info()) : 0u});
     const uint32_t push[] = {a.tokens,
                              a.m,
                              a.k,

@@ -125,9 +125,12 @@ const Pipeline& PipelineRegistry::get(std::string_view shader,
         " bytes of push constants, device has " + std::to_string(info.max_push_constants_size));
   }
 
-  if (layout.whole_subgroups && !info.fixed_compute_subgroups()) {
-    throw Error("shader " + std::string(shader) +
-                " needs whole subgroups of one size, which this device cannot fix");
+  if (layout.whole_subgroups != 0 &&
+      (!info.fixed_compute_subgroups() || layout.whole_subgroups < info.min_subgroup_size ||
+       layout.whole_subgroups > info.max_subgroup_size)) {
+    throw Error("shader " + std::string(shader) + " needs whole subgroups of " +
+                std::to_string(layout.whole_subgroups) +
+                " invocations, which this device cannot fix");
   }
 
   auto pipeline = std::make_unique<Pipeline>();
@@ -169,8 +172,8 @@ const Pipeline& PipelineRegistry::get(std::string_view shader,
   create.stage.pSpecializationInfo = specialization.empty() ? nullptr : &spec;
   VkPipelineShaderStageRequiredSubgroupSizeCreateInfo required_size{
       VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_REQUIRED_SUBGROUP_SIZE_CREATE_INFO};
-  if (layout.whole_subgroups && info.min_subgroup_size != info.max_subgroup_size) {
-    required_size.requiredSubgroupSize = info.subgroup_size;
+  if (layout.whole_subgroups != 0 && info.min_subgroup_size != info.max_subgroup_size) {
+    required_size.requiredSubgroupSize = layout.whole_subgroups;
     create.stage.pNext = &required_size;
     create.stage.flags = VK_PIPELINE_SHADER_STAGE_CREATE_REQUIRE_FULL_SUBGROUPS_BIT;
   }

@@ -24,10 +24,11 @@ struct KernelLayout {
   uint32_t storage_buffers = 0;  // all bindings, texel buffers included
   uint32_t push_constant_bytes = 0;
   uint32_t texel_bindings = 0;  // bit b: binding b is a storage texel buffer
-  // The kernel indexes subgroups (gl_SubgroupID) and sizes its workgroup in whole subgroups of
-  // DeviceInfo::subgroup_size: where the size varies, the pipeline requires that size and full
-  // subgroups (DeviceInfo::fixed_compute_subgroups() says whether it can).
-  bool whole_subgroups = false;
+  // Nonzero: the kernel indexes subgroups (gl_SubgroupID) and sizes its workgroup in whole
+  // subgroups of this size. Where the device's size varies, the pipeline requires it and full
+  // subgroups (DeviceInfo::fixed_compute_subgroups() says whether it can); where it is fixed, it
+  // must be that size.
+  uint32_t whole_subgroups = 0;
 };
 
 struct Pipeline {
