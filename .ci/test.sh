@@ -10,7 +10,7 @@ build=${VKMOE_BUILD_DIR:-build}
 # device with VK_KHR_cooperative_matrix to test: .ci/coopmat-runtime.sh makes both from Debian
 # 13 packages (Mesa 26's lavapipe), kept for later runs. Where it cannot (no root, no mirror),
 # the build leaves those kernels out and their tests skip, as on any device without them.
-coopmat_runtime=${VKMOE_COOPMAT_RUNTIME_DIR:-$HOME/.cache/vkmoe/coopmat-runtime}
+coopmat_runtime=${VKMOE_COOPMAT_RUNTIME_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/vkmoe/coopmat-runtime}
 coopmat_args=()
 if bash .ci/coopmat-runtime.sh "$coopmat_runtime"; then
   coopmat_runtime=$(realpath "$coopmat_runtime")
