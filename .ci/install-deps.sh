@@ -8,6 +8,7 @@ packages=(
   nlohmann-json3-dev libgtest-dev
   mesa-vulkan-drivers vulkan-validationlayers
   python3 python3-numpy  # tiny test checkpoints and the independent numpy reference forward
+  debootstrap  # .ci/coopmat-runtime.sh: Mesa 26's lavapipe for the cooperative-matrix tests
 )
 # The npm tokenizer packages the tokenizer is compared with need node and npm; any install of
 # them will do (Debian's, nodesource's, nvm's).
