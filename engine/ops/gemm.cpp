@@ -110,9 +110,10 @@ void check_gemm_tiles(const vk::DeviceInfo& device, const GemmTiles& t) {
                          : t.kernel == GemmKernel::shuffle ? "shuffle"
                                                            : "coopmat";
     throw Error(std::string("gemm: ") + kernel + " tiles of " + std::to_string(t.wg_m) + "x" +
-                std::to_string(t.wg_n) + " invocations, " + std::to_string(t.tn) + "x" +
-                std::to_string(t.tm) + " outputs each, bk " + std::to_string(t.bk) + ": " +
-                problem);
+                std::to_string(t.wg_n) + (coopmat ? " subgroups, " : " invocations, ") +
+                std::to_string(t.tn) + "x" + std::to_string(t.tm) +
+                (coopmat ? " matrices each, bk " : " outputs each, bk ") + std::to_string(t.bk) +
+                ": " + problem);
   }
 }
 
