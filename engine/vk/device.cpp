@@ -37,25 +37,25 @@ Device::Device(const DeviceInfo& info) : info_(info) {
   VkPhysicalDeviceFeatures2 features{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
   features.features.shaderInt64 = VK_FALSE;
   features.pNext = &features11;
-  // Integer dot products (shaders/gemv_dot.comp): extension and feature only where both exist.
+  // An extension with its feature structure (sType and pNext first, as every one has), chained
+  // into `features`: enabled only where the device has both (DeviceInfo says so).
+  const auto enable = [&](const char* extension, void* feature_structure) {
+    extensions.push_back(extension);
+    auto* structure = static_cast<VkBaseOutStructure*>(feature_structure);
+    structure->pNext = static_cast<VkBaseOutStructure*>(features.pNext);
+    features.pNext = structure;
+  };
+  // Integer dot products (shaders/gemv_dot.comp).
   VkPhysicalDeviceShaderIntegerDotProductFeaturesKHR dot_features{
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES_KHR};
-  if (info.integer_dot_product) {
-    extensions.push_back(VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
-    dot_features.shaderIntegerDotProduct = VK_TRUE;
-    dot_features.pNext = features.pNext;
-    features.pNext = &dot_features;
-  }
-
-  // Cooperative matrices (shaders/gemm_coopmat.comp): likewise.
+  dot_features.shaderIntegerDotProduct = VK_TRUE;
+  if (info.integer_dot_product)
+    enable(VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME, &dot_features);
+  // Cooperative matrices (shaders/gemm_coopmat.comp).
   VkPhysicalDeviceCooperativeMatrixFeaturesKHR coopmat_features{
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR};
-  if (info.cooperative_matrix) {
-    extensions.push_back(VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME);
-    coopmat_features.cooperativeMatrix = VK_TRUE;
-    coopmat_features.pNext = features.pNext;
-    features.pNext = &coopmat_features;
-  }
+  coopmat_features.cooperativeMatrix = VK_TRUE;
+  if (info.cooperative_matrix) enable(VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME, &coopmat_features);
 
   VkDeviceCreateInfo create{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
   create.pNext = &features;

@@ -43,8 +43,7 @@ class GemmCoopmatTest : public GpuTest {
     const StoredWeights w = store_weights(random_floats(size_t{s.m} * s.k, seed + 1), type);
     GuardedBuffer gx(context(), stream(), x.size(), "x");
     gx.write(stream(), x);
-    vk::Buffer gw = context().create_buffer(w.bytes.size(), "w");
-    stream().upload(gw.span(), w.bytes.data(), w.bytes.size());
+    vk::Buffer gw = upload(w.bytes, "w");
     Result r;
     for (const ops::GemmTiles& t : {tiles, ops::baseline_gemm_tiles()}) {
       GuardedBuffer gy(context(), stream(), size_t{s.n} * s.m, "y");
@@ -120,8 +119,7 @@ TEST_P(GemmCoopmatViews, StridedMisalignedViews) {
       store_weights(random_floats(w_skip + size_t{m} * ws, 22), ops::DType::f16);
   GuardedBuffer gx(context(), stream(), x_all.size(), "x");
   gx.write(stream(), x_all);
-  vk::Buffer gw = context().create_buffer(w_all.bytes.size(), "w");
-  stream().upload(gw.span(), w_all.bytes.data(), w_all.bytes.size());
+  vk::Buffer gw = upload(w_all.bytes, "w");
   GuardedBuffer gy(context(), stream(), y_skip + size_t{n} * ys, "y");
   ops::gemm(stream(), {.x = gx.span().sub(x_skip * 4, ((n - 1) * xs + k) * 4),
                        .w = gw.span().sub(w_skip * 2, ((m - 1) * ws + k) * 2),

@@ -32,8 +32,7 @@ class GemmTest : public GpuTest {
     const StoredWeights w = store_weights(w_original, type);
     GuardedBuffer gx(context(), stream(), x.size(), "x");
     gx.write(stream(), x);
-    vk::Buffer gw = context().create_buffer(w.bytes.size(), "w");
-    stream().upload(gw.span(), w.bytes.data(), w.bytes.size());
+    vk::Buffer gw = upload(w.bytes, "w");
     GuardedBuffer gy(context(), stream(), size_t{s.n} * s.m, "y");
     ops::GemmArgs args{.x = gx.span(),
                        .w = gw.span(),
@@ -128,8 +127,7 @@ TEST_F(GemmTest, StridedMisalignedViews) {
 
     GuardedBuffer gx(context(), stream(), x_all.size(), "x");
     gx.write(stream(), x_all);
-    vk::Buffer gw = context().create_buffer(w_all.bytes.size(), "w");
-    stream().upload(gw.span(), w_all.bytes.data(), w_all.bytes.size());
+    vk::Buffer gw = upload(w_all.bytes, "w");
     GuardedBuffer gy(context(), stream(), y_skip + size_t{n} * ys, "y");
     ops::GemmArgs args{.x = gx.span().sub(x_skip * 4, ((n - 1) * xs + k) * 4),
                        .w = gw.span().sub(w_skip * w_bytes, ((m - 1) * ws + k) * w_bytes),

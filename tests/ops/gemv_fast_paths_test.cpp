@@ -88,8 +88,7 @@ class GemvFastPathsTest : public GpuTest {
  protected:
   std::vector<float> run(const StoredWeights& w, const std::vector<float>& x, ops::DType type,
                          Shape s, const ops::GemvConfig& config) {
-    vk::Buffer gw = context().create_buffer(w.bytes.size(), "w");
-    stream().upload(gw.span(), w.bytes.data(), w.bytes.size());
+    vk::Buffer gw = upload(w.bytes, "w");
     GuardedBuffer gx(context(), stream(), x.size(), "x");
     gx.write(stream(), x);
     GuardedBuffer gy(context(), stream(), s.m, "y");
@@ -163,8 +162,7 @@ TEST_F(GemvFastPathsTest, IntegerDotForRoutedExperts) {
   for (const ops::DType type : {ops::DType::q8_0, ops::DType::q4_0}) {
     const StoredWeights w = store_weights(random_floats(size_t{experts} * m * k, 71), type);
     const std::vector<float> x = random_floats(size_t{tokens} * k, 72);
-    vk::Buffer gw = context().create_buffer(w.bytes.size(), "w");
-    stream().upload(gw.span(), w.bytes.data(), w.bytes.size());
+    vk::Buffer gw = upload(w.bytes, "w");
     vk::Buffer gc = context().create_buffer(chosen.size() * 4, "choices");
     stream().upload(gc.span(), chosen.data(), chosen.size() * 4);
     GuardedBuffer gx(context(), stream(), x.size(), "x");

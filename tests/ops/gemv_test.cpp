@@ -35,8 +35,7 @@ class GemvTest : public GpuTest {
     const std::vector<float> x = random_floats(k, seed);
     const std::vector<float> w_original = random_floats(size_t{m} * k, seed + 1);
     const StoredWeights w = store_weights(w_original, type);
-    vk::Buffer gw = context().create_buffer(w.bytes.size(), "w");
-    stream().upload(gw.span(), w.bytes.data(), w.bytes.size());
+    vk::Buffer gw = upload(w.bytes, "w");
     GuardedBuffer gx(context(), stream(), k, "x");
     gx.write(stream(), x);
     GuardedBuffer gy(context(), stream(), m, "y");
@@ -118,8 +117,7 @@ TEST_F(GemvTest, StridedViews) {
       const StoredWeights w_all = store_weights(random_floats(w_skip + size_t{m} * ws, 31), type);
       const uint32_t w_bytes = ops::dtype_block_bytes(type);
       const std::vector<float> x_all = random_floats(x_skip + k, 32);
-      vk::Buffer gw = context().create_buffer(w_all.bytes.size(), "w");
-      stream().upload(gw.span(), w_all.bytes.data(), w_all.bytes.size());
+      vk::Buffer gw = upload(w_all.bytes, "w");
       GuardedBuffer gx(context(), stream(), x_all.size(), "x");
       gx.write(stream(), x_all);
       GuardedBuffer gy(context(), stream(), y_skip + m + 1, "y");
@@ -155,8 +153,7 @@ TEST_F(GemvTest, SeveralVectors) {
   for (ops::DType type : {ops::DType::f32, ops::DType::f16}) {
     const StoredWeights w = store_weights(random_floats(size_t{m} * k, 61), type);
     const std::vector<float> x = random_floats(size_t{n} * xs, 62);
-    vk::Buffer gw = context().create_buffer(w.bytes.size(), "w");
-    stream().upload(gw.span(), w.bytes.data(), w.bytes.size());
+    vk::Buffer gw = upload(w.bytes, "w");
     GuardedBuffer gx(context(), stream(), x.size(), "x");
     gx.write(stream(), x);
     GuardedBuffer gy(context(), stream(), size_t{n} * ys, "y");

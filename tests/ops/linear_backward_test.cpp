@@ -60,8 +60,7 @@ class LinearBackwardTest : public GpuTest {
                          std::optional<ops::GemmTiles> tiles = {}) {
     GuardedBuffer gdy(context(), stream(), dy.size(), "dy");
     gdy.write(stream(), dy);
-    vk::Buffer gw = context().create_buffer(w.bytes.size(), "w");
-    stream().upload(gw.span(), w.bytes.data(), w.bytes.size());
+    vk::Buffer gw = upload(w.bytes, "w");
     GuardedBuffer gdx(context(), stream(), size_t{s.n} * s.in, "dx");
     gdx.write(stream(), dx0);
     ops::linear_backward(stream(), {.dy = gdy.span(),
@@ -196,8 +195,7 @@ void LinearBackwardTest::check_strided(uint32_t n, uint32_t out, uint32_t in, ui
   const StoredWeights w_all = store_weights(random_floats(size_t{out} * ws, 32), ops::DType::f32);
   GuardedBuffer gdy(context(), stream(), dy_all.size(), "dy");
   gdy.write(stream(), dy_all);
-  vk::Buffer gw = context().create_buffer(w_all.bytes.size(), "w");
-  stream().upload(gw.span(), w_all.bytes.data(), w_all.bytes.size());
+  vk::Buffer gw = upload(w_all.bytes, "w");
   GuardedBuffer gdx(context(), stream(), dx_first + size_t{n} * dxs, "dx");
   ops::linear_backward(stream(), {.dy = gdy.span().sub(dy_first * 4, ((n - 1) * dys + out) * 4),
                                   .w = gw.span(),
@@ -258,8 +256,7 @@ TEST_F(LinearBackwardTest, QuantisedStridedView) {
     const auto dy = random_floats(size_t{n} * out, 82);
     GuardedBuffer gdy(context(), stream(), dy.size(), "dy");
     gdy.write(stream(), dy);
-    vk::Buffer gw = context().create_buffer(all.bytes.size(), "w");
-    stream().upload(gw.span(), all.bytes.data(), all.bytes.size());
+    vk::Buffer gw = upload(all.bytes, "w");
     GuardedBuffer gdx(context(), stream(), size_t{n} * in, "dx");
     ops::linear_backward(stream(), {.dy = gdy.span(),
                                     .w = gw.span().sub(ops::dtype_row_bytes(type, skip * ws),
@@ -384,8 +381,7 @@ class MoeLinearBackwardTest : public LinearBackwardTest {
     gdy.write(stream(), dy);
     GuardedBuffer gdx(context(), stream(), dx0.size(), "dx");
     gdx.write(stream(), dx0);
-    vk::Buffer gw = context().create_buffer(w.bytes.size(), "w");
-    stream().upload(gw.span(), w.bytes.data(), w.bytes.size());
+    vk::Buffer gw = upload(w.bytes, "w");
     vk::Buffer counts = context().create_buffer(E * 4, "counts");
     stream().upload(counts.span(), routing.counts.data(), E * 4);
     vk::Buffer lists = context().create_buffer(size_t{E} * T * 4, "lists");

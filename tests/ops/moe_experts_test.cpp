@@ -147,14 +147,11 @@ void MoeExpertsFixture::check(const ExpertsCase& c) {
   GuardedBuffer act(context(), stream(), entries * I, "act");
   GuardedBuffer d(context(), stream(), entries * H, "down_out");
   GuardedBuffer out(context(), stream(), size_t{T} * H, "out");
-  vk::Buffer wg = context().create_buffer(gate.bytes.size(), "w_gate");
-  vk::Buffer wu = context().create_buffer(up.bytes.size(), "w_up");
-  vk::Buffer wd = context().create_buffer(down.bytes.size(), "w_down");
+  vk::Buffer wg = upload(gate.bytes, "w_gate");
+  vk::Buffer wu = upload(up.bytes, "w_up");
+  vk::Buffer wd = upload(down.bytes, "w_down");
   gx.write(stream(), x);
   glogits.write(stream(), logits);
-  stream().upload(wg.span(), gate.bytes.data(), gate.bytes.size());
-  stream().upload(wu.span(), up.bytes.data(), up.bytes.size());
-  stream().upload(wd.span(), down.bytes.data(), down.bytes.size());
 
   ops::moe_router(stream(), glogits.span(), weights.span(), choices.span(), counts.span(),
                   lists.span(), {T, E, K, false});

@@ -59,8 +59,7 @@ class QuantMatmulTest : public GpuTest {
     const uint32_t stride = c.stride ? c.stride : c.k;
     const QuantMatrix w = make_matrix(type, c.m, c.k, stride, c.skip_rows, seed);
     const std::vector<float> x_all = random_floats(c.x_skip + size_t{c.n} * c.k, seed + 1);
-    vk::Buffer gw = context().create_buffer(w.stored.bytes.size(), "w");
-    stream().upload(gw.span(), w.stored.bytes.data(), w.stored.bytes.size());
+    vk::Buffer gw = upload(w.stored.bytes, "w");
     GuardedBuffer gx(context(), stream(), x_all.size(), "x");
     gx.write(stream(), x_all);
     GuardedBuffer gy(context(), stream(), size_t{c.n} * c.m, "y");

@@ -21,6 +21,12 @@ void GpuTest::TearDown() {
   context_.reset();
 }
 
+vk::Buffer GpuTest::upload(const std::vector<std::byte>& bytes, const char* name) {
+  vk::Buffer buffer = context().create_buffer(bytes.size(), name);
+  stream().upload(buffer.span(), bytes.data(), bytes.size());
+  return buffer;
+}
+
 GuardedBuffer::GuardedBuffer(vk::Context& context, vk::Stream& stream, uint64_t count,
                              const char* name)
     : buffer_(context.create_buffer((count + 2 * kGuardWords) * 4, name)),

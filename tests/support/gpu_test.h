@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -23,6 +24,8 @@ class GpuTest : public ::testing::Test {
 
   vk::Context& context() { return *context_; }
   vk::Stream& stream() { return *stream_; }
+  // A device buffer holding `bytes` (weights as stored, say), created and uploaded.
+  vk::Buffer upload(const std::vector<std::byte>& bytes, const char* name);
 
   std::unique_ptr<vk::Context> context_;
   std::unique_ptr<vk::Stream> stream_;
